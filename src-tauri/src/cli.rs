@@ -1,0 +1,149 @@
+//! The command line: argument parsing and the terminal output of `status` and `refresh`.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use time::OffsetDateTime;
+
+use crate::core::inventory::{Inventory, Server};
+use crate::core::label::sanitize_label;
+use crate::core::sso_cache::TokenState;
+use crate::core::{self, clients, Context};
+
+/// Shows which MCP servers use which AWS SSO sessions, warns before they expire, and refreshes them.
+#[derive(Debug, Parser)]
+#[command(name = "aws-sso-tray", version, about, long_about = None)]
+pub struct Cli {
+    /// Serve the Model Context Protocol on stdin/stdout (for MCP clients).
+    #[arg(long, conflicts_with = "command")]
+    pub mcp: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List MCP servers, their AWS profiles and when each SSO token expires.
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Log in again (`aws sso login`) for a profile, or for the profile an MCP server uses.
+    Refresh(RefreshArgs),
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false, id = "target")]
+pub struct RefreshArgs {
+    /// AWS profile to refresh.
+    #[arg(long, group = "target", value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// MCP server whose AWS profile to refresh.
+    #[arg(long, group = "target", value_name = "SERVER")]
+    pub server: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds to wait for the browser sign-in (default: settings, else 120).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: Option<u64>,
+}
+
+/// `aws-sso-tray status`.
+pub fn status(ctx: &Context, json: bool) -> anyhow::Result<()> {
+    let inventory = ctx.inventory();
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &inventory)?;
+        writeln!(out)?;
+    } else {
+        write_table(&mut out, &inventory, OffsetDateTime::now_utc())?;
+    }
+    for d in &inventory.diagnostics {
+        let line = d.line.map(|l| format!(":{l}")).unwrap_or_default();
+        eprintln!("warning: {}{line}: {}", sanitize_label(&d.path.display().to_string()), sanitize_label(&d.message));
+    }
+    Ok(())
+}
+
+/// `aws-sso-tray refresh`. Returns whether it succeeded.
+pub async fn refresh(mut ctx: Context, args: RefreshArgs) -> anyhow::Result<bool> {
+    if let Some(secs) = args.timeout {
+        ctx.settings.login_timeout = Duration::from_secs(secs);
+    }
+    let ctx = Arc::new(ctx);
+    let reply = core::refresh::refresh(&ctx, args.profile.as_deref(), args.server.as_deref())
+        .await
+        .context("nothing to refresh")?;
+    if args.json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &reply)?;
+        writeln!(out)?;
+    } else if reply.success {
+        writeln!(std::io::stdout().lock(), "{}", sanitize_label(&reply.message))?;
+    } else {
+        eprintln!("aws-sso-tray: {}", sanitize_label(&reply.message));
+    }
+    Ok(reply.success)
+}
+
+fn write_table(out: &mut impl Write, inv: &Inventory, now: OffsetDateTime) -> std::io::Result<()> {
+    let header = ["SERVER", "CLIENT", "SCOPE", "PROFILE", "SESSION", "EXPIRES IN"].map(String::from);
+    let mut rows = vec![header];
+    for s in &inv.servers {
+        rows.push(server_row(inv, s, now));
+    }
+    if inv.servers.is_empty() {
+        writeln!(out, "No MCP servers found in any client configuration.")?;
+        return Ok(());
+    }
+    let widths: Vec<usize> = (0..6)
+        .map(|i| rows.iter().map(|r| r.get(i).map_or(0, |c| c.chars().count())).max().unwrap_or(0))
+        .collect();
+    for row in rows {
+        let line: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        writeln!(out, "{}", line.join("  ").trim_end())?;
+    }
+    Ok(())
+}
+
+fn server_row(inv: &Inventory, s: &Server, now: OffsetDateTime) -> [String; 6] {
+    let scope = match s.scope {
+        clients::Scope::User => "user",
+        clients::Scope::Project => "project",
+        clients::Scope::Local => "local",
+    };
+    let (profile, session, expires) = match (&s.profile, &s.profile_unresolved) {
+        (Some(name), _) => {
+            let p = inv.profile(name);
+            let session = p.and_then(|p| p.sso_session.clone().or(p.source_profile.clone())).unwrap_or_else(|| "-".into());
+            (sanitize_label(name), sanitize_label(&session), expiry_text(p, now))
+        }
+        (None, Some(raw)) => (format!("? {}", sanitize_label(raw)), "-".into(), "unresolved".into()),
+        (None, None) => ("-".into(), "-".into(), "-".into()),
+    };
+    [sanitize_label(&s.name), clients::client_name(s.client).to_owned(), scope.to_owned(), profile, session, expires]
+}
+
+fn expiry_text(p: Option<&core::inventory::Profile>, now: OffsetDateTime) -> String {
+    let Some(p) = p else { return "-".into() };
+    let Some(token) = p.token else {
+        return match p.kind {
+            core::aws_config::ProfileKind::NotInConfig => "profile not in config".into(),
+            _ => "not SSO".into(),
+        };
+    };
+    match (token.state, token.expires_at) {
+        (TokenState::Missing, _) | (_, None) => "never logged in".into(),
+        (TokenState::Expired, _) => "expired".into(),
+        (state, Some(at)) => {
+            let mins = (at - now).whole_minutes().max(0);
+            let left = if mins >= 60 { format!("{}h {:02}m", mins / 60, mins % 60) } else { format!("{mins} min") };
+            if state == TokenState::Expiring { format!("{left} (expiring)") } else { left }
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! `~/.aws/config`, read with botocore's rules: full-line comments only (a `#` inside a value is
+//! kept), lower-cased keys, section names split like a shell would, `[profile "a b"]` quoting.
+//! A line that cannot be read is reported and skipped; the rest of the file still counts.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::core::error::{Error, Result};
+use crate::core::read::{self, Diagnostic};
+
+/// A chain of `source_profile` links longer than this is treated as a loop.
+const MAX_CHAIN: usize = 16;
+
+/// The sections of an AWS config file that matter here.
+#[derive(Debug, Default, Clone)]
+pub struct AwsConfig {
+    profiles: BTreeMap<String, BTreeMap<String, String>>,
+    sessions: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// How a profile gets its credentials, as far as SSO is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileKind {
+    /// `sso_session = NAME`: the token belongs to the `[sso-session NAME]` and can be refreshed silently.
+    SsoSession,
+    /// `sso_start_url` in the profile itself (older style); the token is keyed by the start URL.
+    LegacySso,
+    /// `role_arn` + `source_profile` leading to an SSO profile, whose token it depends on.
+    Chained,
+    /// Static keys, `credential_process`, or a role chain that ends somewhere other than SSO.
+    NotSso,
+    /// Named by an MCP server but not defined in the config.
+    NotInConfig,
+}
+
+/// What a profile resolves to: the SSO facts needed to find its token and log it in again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileInfo {
+    pub name: String,
+    pub kind: ProfileKind,
+    /// For a chained profile, the SSO profile at the end of the `source_profile` chain.
+    pub source_profile: Option<String>,
+    pub sso_session: Option<String>,
+    pub start_url: Option<String>,
+    pub region: Option<String>,
+    pub account_id: Option<String>,
+    pub role_name: Option<String>,
+}
+
+impl ProfileInfo {
+    /// The string whose SHA-1 names the token file: the session name, or the legacy start URL.
+    pub fn cache_key(&self) -> Option<&str> {
+        match self.kind {
+            ProfileKind::SsoSession | ProfileKind::Chained if self.sso_session.is_some() => {
+                self.sso_session.as_deref()
+            }
+            ProfileKind::LegacySso | ProfileKind::Chained => self.start_url.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// True when an `aws sso login` can renew this profile's token.
+    pub fn is_sso(&self) -> bool {
+        matches!(
+            self.kind,
+            ProfileKind::SsoSession | ProfileKind::LegacySso | ProfileKind::Chained
+        )
+    }
+}
+
+impl AwsConfig {
+    /// Reads the config file; a missing file is an empty config.
+    pub fn load(path: &Path, diagnostics: &mut Vec<Diagnostic>) -> AwsConfig {
+        match read::text(path) {
+            Ok(Some(text)) => AwsConfig::parse(path, &text, diagnostics),
+            Ok(None) => AwsConfig::default(),
+            Err(d) => {
+                diagnostics.push(d);
+                AwsConfig::default()
+            }
+        }
+    }
+
+    /// Parses config text. `path` only labels diagnostics.
+    pub fn parse(path: &Path, text: &str, diagnostics: &mut Vec<Diagnostic>) -> AwsConfig {
+        let mut config = AwsConfig::default();
+        // Where key/value lines currently go; `None` before the first section or in one we ignore.
+        let mut current: Option<&mut BTreeMap<String, String>> = None;
+        let mut in_section = false;
+        let mut last_key_indent: Option<usize> = None;
+        for (index, raw) in text.lines().enumerate() {
+            let line_no = index + 1;
+            let line = raw.trim_end();
+            let trimmed = line.trim_start();
+            if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+                continue;
+            }
+            let indent = line.len() - trimmed.len();
+            // An indented line after a key continues its value (nested `s3 =` blocks); none of
+            // the keys read here are nested, so the continuation is skipped.
+            if let Some(key_indent) = last_key_indent {
+                if indent > key_indent {
+                    continue;
+                }
+            }
+            if let Some(header) = trimmed.strip_prefix('[') {
+                let Some(end) = header.rfind(']') else {
+                    diagnostics.push(Diagnostic::new(path, Some(line_no), "section header without `]`; its settings are skipped"));
+                    current = None;
+                    in_section = true; // its keys are dropped with it, not reported one by one
+                    continue;
+                };
+                let name = header.get(..end).unwrap_or_default().trim();
+                in_section = true;
+                last_key_indent = None;
+                current = match section_target(name) {
+                    Some(Section::Profile(p)) => Some(config.profiles.entry(p).or_default()),
+                    Some(Section::Session(s)) => Some(config.sessions.entry(s).or_default()),
+                    None => None,
+                };
+                continue;
+            }
+            let Some(split) = trimmed.find(['=', ':']) else {
+                diagnostics.push(Diagnostic::new(path, Some(line_no), "expected `key = value`, a comment or a [section]"));
+                continue;
+            };
+            if !in_section {
+                diagnostics.push(Diagnostic::new(path, Some(line_no), "setting outside any [section]"));
+                continue;
+            }
+            let key = trimmed.get(..split).unwrap_or_default().trim().to_ascii_lowercase();
+            let value = trimmed.get(split + 1..).unwrap_or_default().trim().to_owned();
+            last_key_indent = Some(indent);
+            if let Some(section) = current.as_deref_mut() {
+                section.insert(key, value);
+            }
+        }
+        config
+    }
+
+    /// Names of all profiles, sorted.
+    pub fn profile_names(&self) -> impl Iterator<Item = &str> {
+        self.profiles.keys().map(String::as_str)
+    }
+
+    pub fn has_profile(&self, name: &str) -> bool {
+        self.profiles.contains_key(name)
+    }
+
+    pub fn has_session(&self, name: &str) -> bool {
+        self.sessions.contains_key(name)
+    }
+
+    /// Resolves a profile to its SSO facts, following `source_profile` chains.
+    pub fn profile(&self, name: &str) -> ProfileInfo {
+        let Some(section) = self.profiles.get(name) else {
+            return ProfileInfo::bare(name, ProfileKind::NotInConfig);
+        };
+        if let Some(info) = self.sso_info(name, section) {
+            return info;
+        }
+        // Follow role_arn + source_profile links to the profile that holds the credentials.
+        let mut current = section;
+        let mut seen = vec![name];
+        while current.contains_key("role_arn") {
+            let Some(source) = current.get("source_profile") else { break };
+            if seen.contains(&source.as_str()) || seen.len() > MAX_CHAIN {
+                break;
+            }
+            let Some(next) = self.profiles.get(source) else { break };
+            if let Some(root) = self.sso_info(source, next) {
+                return ProfileInfo {
+                    name: name.to_owned(),
+                    kind: ProfileKind::Chained,
+                    source_profile: Some(source.clone()),
+                    account_id: section.get("role_arn").and_then(|arn| arn_account(arn)).or(root.account_id),
+                    role_name: section.get("role_arn").and_then(|arn| arn_role(arn)).or(root.role_name),
+                    ..root
+                };
+            }
+            seen.push(source);
+            current = next;
+        }
+        ProfileInfo::bare(name, ProfileKind::NotSso)
+    }
+
+    fn sso_info(&self, name: &str, s: &BTreeMap<String, String>) -> Option<ProfileInfo> {
+        let common = |kind, session: Option<&BTreeMap<String, String>>| ProfileInfo {
+            name: name.to_owned(),
+            kind,
+            source_profile: None,
+            sso_session: s.get("sso_session").cloned(),
+            start_url: session.and_then(|x| x.get("sso_start_url")).or(s.get("sso_start_url")).cloned(),
+            region: session.and_then(|x| x.get("sso_region")).or(s.get("sso_region")).cloned(),
+            account_id: s.get("sso_account_id").cloned(),
+            role_name: s.get("sso_role_name").cloned(),
+        };
+        if let Some(session) = s.get("sso_session") {
+            Some(common(ProfileKind::SsoSession, self.sessions.get(session)))
+        } else if s.contains_key("sso_start_url") {
+            Some(common(ProfileKind::LegacySso, None))
+        } else {
+            None
+        }
+    }
+}
+
+impl ProfileInfo {
+    fn bare(name: &str, kind: ProfileKind) -> Self {
+        ProfileInfo {
+            name: name.to_owned(),
+            kind,
+            source_profile: None,
+            sso_session: None,
+            start_url: None,
+            region: None,
+            account_id: None,
+            role_name: None,
+        }
+    }
+}
+
+fn arn_account(arn: &str) -> Option<String> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty()).map(str::to_owned)
+}
+
+fn arn_role(arn: &str) -> Option<String> {
+    arn.rsplit_once(":role/").map(|(_, r)| r.rsplit('/').next().unwrap_or(r).to_owned())
+}
+
+enum Section {
+    Profile(String),
+    Session(String),
+}
+
+/// botocore splits section names with `shlex`; `[default]` is the profile `default`.
+fn section_target(name: &str) -> Option<Section> {
+    if name == "default" {
+        return Some(Section::Profile("default".to_owned()));
+    }
+    let parts = shlex::split(name)?;
+    match parts.as_slice() {
+        [kind, p] if kind == "profile" => Some(Section::Profile(p.clone())),
+        [kind, s] if kind == "sso-session" => Some(Section::Session(s.clone())),
+        _ => None,
+    }
+}
+
+/// The longest profile or session name accepted.
+pub const MAX_NAME_LEN: usize = 128;
+
+/// Checks a profile or session name before it goes anywhere near a command line: AWS's characters
+/// (letters, digits, `. _ - @ + = , : /` and spaces), no leading `-` (it would read as a flag), at most 128.
+pub fn validate_name(name: &str) -> Result<()> {
+    let reject = |reason| {
+        Err(Error::InvalidProfileName {
+            name: name.chars().take(MAX_NAME_LEN + 8).collect(),
+            reason,
+        })
+    };
+    if name.is_empty() || name.trim().is_empty() {
+        return reject("it is empty");
+    }
+    if name.len() > MAX_NAME_LEN {
+        return reject("it is longer than 128 characters");
+    }
+    if name.starts_with('-') {
+        return reject("it starts with '-'");
+    }
+    let ok = |c: char| c.is_ascii_alphanumeric() || " ._-@+=,:/".contains(c);
+    if !name.chars().all(ok) {
+        return reject("only letters, digits, spaces and . _ - @ + = , : / are allowed");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> (AwsConfig, Vec<Diagnostic>) {
+        let mut d = Vec::new();
+        let c = AwsConfig::parse(Path::new("config"), text, &mut d);
+        (c, d)
+    }
+
+    const SAMPLE: &str = "\
+# full-line comment
+[default]
+region = us-east-1
+
+[sso-session lab]
+sso_start_url = https://lab.awsapps.com/start/#/
+sso_region = eu-west-1
+sso_registration_scopes = sso:account:access
+
+[profile dev.team@x+y]
+sso_session = lab
+sso_account_id = 111122223333
+SSO_Role_Name = Dev
+s3 =
+  max_concurrent_requests = 10
+; another comment
+[profile \"with space\"]
+sso_start_url = https://legacy.awsapps.com/start
+sso_region = us-east-2
+sso_account_id = 444455556666
+sso_role_name = Legacy
+
+[profile chained]
+role_arn = arn:aws:iam::999988887777:role/path/Deploy
+source_profile = middle
+
+[profile middle]
+role_arn = arn:aws:iam::123412341234:role/Mid
+source_profile = dev.team@x+y
+
+[profile a b]
+sso_session = lab
+
+[profile loop1]
+role_arn = arn:aws:iam::1:role/x
+source_profile = loop2
+[profile loop2]
+role_arn = arn:aws:iam::1:role/x
+source_profile = loop1
+";
+
+    #[test]
+    fn reads_sessions_legacy_and_quoted_names() {
+        let (c, d) = parse(SAMPLE);
+        assert!(d.is_empty(), "{d:?}");
+        let dev = c.profile("dev.team@x+y");
+        assert_eq!(dev.kind, ProfileKind::SsoSession);
+        assert_eq!(dev.start_url.as_deref(), Some("https://lab.awsapps.com/start/#/"));
+        assert_eq!(dev.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(dev.role_name.as_deref(), Some("Dev"), "keys are lower-cased");
+        assert_eq!(dev.cache_key(), Some("lab"));
+        let legacy = c.profile("with space");
+        assert_eq!(legacy.kind, ProfileKind::LegacySso);
+        assert_eq!(legacy.cache_key(), Some("https://legacy.awsapps.com/start"));
+        assert_eq!(c.profile("default").kind, ProfileKind::NotSso);
+        assert!(!c.has_profile("a b") && !c.has_profile("a"), "three-word header is ignored");
+        assert_eq!(c.profile("nope").kind, ProfileKind::NotInConfig);
+    }
+
+    #[test]
+    fn chains_lead_to_the_sso_profile() {
+        let (c, _) = parse(SAMPLE);
+        let ch = c.profile("chained");
+        assert_eq!(ch.kind, ProfileKind::Chained);
+        assert_eq!(ch.source_profile.as_deref(), Some("dev.team@x+y"));
+        assert_eq!(ch.sso_session.as_deref(), Some("lab"));
+        assert_eq!(ch.account_id.as_deref(), Some("999988887777"));
+        assert_eq!(ch.role_name.as_deref(), Some("Deploy"));
+        assert_eq!(c.profile("loop1").kind, ProfileKind::NotSso);
+    }
+
+    #[test]
+    fn bad_lines_are_reported_and_skipped() {
+        let (c, d) = parse("[profile ok]\nsso_session = s\nthis is not a setting\n[broken\nx = 1\n");
+        assert_eq!(c.profile("ok").kind, ProfileKind::SsoSession);
+        let lines: Vec<_> = d.iter().map(|x| x.line).collect();
+        assert_eq!(lines, vec![Some(3), Some(4)]);
+    }
+
+    #[test]
+    fn names_are_validated() {
+        for ok in ["dev", "team.dev", "a@b+c", "with space", "x_y-z=1,2:3/4"] {
+            assert!(validate_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "  ", "-p", "--profile=x", "a;b", "a$b", "a\nb", "ü", &"x".repeat(129)] {
+            assert!(validate_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}

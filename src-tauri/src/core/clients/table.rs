@@ -1,0 +1,61 @@
+//! Every supported MCP client in one table. Adding a client is adding an entry here.
+
+/// Which folder a user-scope path is relative to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base {
+    /// The home folder.
+    Home,
+    /// The platform config folder: `$XDG_CONFIG_HOME`, `~/Library/Application Support`, `%APPDATA%`.
+    Config,
+}
+
+/// How servers are laid out in a client's file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// JSON(C) object of servers under this top-level key.
+    Json(&'static str),
+    /// `~/.claude.json`: user servers at `mcpServers`, per-project ones under `projects[path].mcpServers`.
+    ClaudeJson,
+    /// TOML tables under `[mcp_servers.NAME]` (Codex).
+    CodexToml,
+}
+
+/// One MCP client: where its files are and how they are laid out.
+#[derive(Debug)]
+pub struct ClientSpec {
+    /// Stable id used in output.
+    pub id: &'static str,
+    /// Name shown to people.
+    pub name: &'static str,
+    /// User-scope files.
+    pub user: &'static [(Base, &'static str, Format)],
+    /// Project-scope files, relative to each project root.
+    pub project: &'static [(&'static str, Format)],
+}
+
+const MCP_SERVERS: Format = Format::Json("mcpServers");
+const SERVERS: Format = Format::Json("servers");
+const CONTEXT_SERVERS: Format = Format::Json("context_servers");
+
+/// Sorted by id; a test keeps it that way.
+#[rustfmt::skip]
+pub const CLIENTS: &[ClientSpec] = &[
+    ClientSpec { id: "amazon-q", name: "Amazon Q", user: &[(Base::Home, ".aws/amazonq/mcp.json", MCP_SERVERS)], project: &[(".amazonq/mcp.json", MCP_SERVERS)] },
+    ClientSpec { id: "claude-code", name: "Claude Code", user: &[(Base::Home, ".claude.json", Format::ClaudeJson)], project: &[(".mcp.json", MCP_SERVERS)] },
+    ClientSpec { id: "claude-desktop", name: "Claude Desktop", user: &[(Base::Config, "Claude/claude_desktop_config.json", MCP_SERVERS)], project: &[] },
+    ClientSpec { id: "cline", name: "Cline", user: &[(Base::Config, "Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json", MCP_SERVERS)], project: &[] },
+    ClientSpec { id: "codex", name: "Codex", user: &[(Base::Home, ".codex/config.toml", Format::CodexToml)], project: &[] },
+    ClientSpec { id: "copilot-cli", name: "Copilot CLI", user: &[(Base::Home, ".copilot/mcp-config.json", MCP_SERVERS)], project: &[] },
+    ClientSpec { id: "cursor", name: "Cursor", user: &[(Base::Home, ".cursor/mcp.json", MCP_SERVERS)], project: &[(".cursor/mcp.json", MCP_SERVERS)] },
+    ClientSpec { id: "gemini-cli", name: "Gemini CLI", user: &[(Base::Home, ".gemini/settings.json", MCP_SERVERS)], project: &[(".gemini/settings.json", MCP_SERVERS)] },
+    ClientSpec { id: "kiro", name: "Kiro", user: &[(Base::Home, ".kiro/settings/mcp.json", MCP_SERVERS)], project: &[(".kiro/settings/mcp.json", MCP_SERVERS)] },
+    ClientSpec { id: "vscode", name: "VS Code", user: &[(Base::Config, "Code/User/mcp.json", SERVERS), (Base::Config, "Code - Insiders/User/mcp.json", SERVERS)], project: &[(".vscode/mcp.json", SERVERS)] },
+    ClientSpec { id: "windsurf", name: "Windsurf", user: &[(Base::Home, ".codeium/windsurf/mcp_config.json", MCP_SERVERS)], project: &[] },
+    // Zed keeps its settings in ~/.config/zed on macOS too; on Linux both entries are one file.
+    ClientSpec { id: "zed", name: "Zed", user: &[(Base::Config, "zed/settings.json", CONTEXT_SERVERS), (Base::Home, ".config/zed/settings.json", CONTEXT_SERVERS)], project: &[(".zed/settings.json", CONTEXT_SERVERS)] },
+];
+
+/// The display name of a client id.
+pub fn client_name(id: &str) -> &str {
+    CLIENTS.iter().find(|c| c.id == id).map_or(id, |c| c.name)
+}

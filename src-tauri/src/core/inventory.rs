@@ -1,0 +1,185 @@
+//! The inventory: servers → profiles → SSO sessions → token state, built from the files in one pass.
+//! Every front renders this model; none reads files itself.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+
+use serde::{Serialize, Serializer};
+use time::OffsetDateTime;
+
+use crate::core::aws_config::{AwsConfig, ProfileInfo, ProfileKind};
+use crate::core::clients::{self, McpServer, ProfileSource, Scope};
+use crate::core::paths::Paths;
+use crate::core::read::Diagnostic;
+use crate::core::settings::Settings;
+use crate::core::sso_cache::{self, TokenState, TokenStatus};
+
+/// Everything the fronts show.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inventory {
+    pub servers: Vec<Server>,
+    pub profiles: Vec<Profile>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// An MCP server and the profile it names.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Server {
+    pub name: String,
+    pub client: &'static str,
+    pub scope: Scope,
+    #[serde(serialize_with = "display_path")]
+    pub config_path: PathBuf,
+    /// The profile name, when the entry names one literally.
+    pub profile: Option<String>,
+    pub profile_source: Option<ProfileSource>,
+    /// A client-side placeholder (`${env:AWS_PROFILE}`) that stands where a profile name would be.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_unresolved: Option<String>,
+    /// The project folder a project- or local-scope server belongs to.
+    #[serde(skip)]
+    pub project: Option<PathBuf>,
+}
+
+/// A profile, its SSO session and the state of that session's token.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Profile {
+    pub name: String,
+    pub kind: ProfileKind,
+    pub sso_session: Option<String>,
+    pub start_url: Option<String>,
+    pub region: Option<String>,
+    pub account_id: Option<String>,
+    pub role_name: Option<String>,
+    /// For a chained profile, the SSO profile whose token it depends on.
+    pub source_profile: Option<String>,
+    /// `None` for profiles that do not use SSO.
+    pub token: Option<Token>,
+}
+
+/// Token facts; never the token itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Token {
+    pub state: TokenState,
+    #[serde(serialize_with = "rfc3339")]
+    pub expires_at: Option<OffsetDateTime>,
+    pub refreshable: bool,
+}
+
+impl From<TokenStatus> for Token {
+    fn from(t: TokenStatus) -> Self {
+        Token { state: t.state, expires_at: t.expires_at, refreshable: t.refreshable }
+    }
+}
+
+impl Inventory {
+    /// Reads every client config, the AWS config and the token cache.
+    pub fn build(paths: &Paths, settings: &Settings, now: OffsetDateTime) -> Inventory {
+        let found = clients::discover(paths, settings);
+        let mut diagnostics = found.diagnostics;
+        let config = AwsConfig::load(&paths.aws_config, &mut diagnostics);
+        let servers: Vec<Server> = found.servers.into_iter().map(Server::from).collect();
+
+        let mut names: BTreeSet<&str> = config.profile_names().collect();
+        names.extend(servers.iter().filter_map(|s| s.profile.as_deref()));
+        let cache_dir = paths.sso_cache_dir();
+        // Profiles sharing a session share one token file: read it once.
+        let mut tokens: HashMap<String, TokenStatus> = HashMap::new();
+        let profiles = names
+            .into_iter()
+            .map(|name| {
+                let info = config.profile(name);
+                let token = info.cache_key().map(|key| {
+                    *tokens.entry(key.to_owned()).or_insert_with(|| {
+                        let mut s = sso_cache::read_status(
+                            &cache_dir,
+                            key,
+                            now,
+                            settings.expiring_threshold,
+                            &mut diagnostics,
+                        );
+                        // botocore renews only sso-session tokens; a legacy token always needs a login.
+                        s.refreshable &= info.sso_session.is_some();
+                        s
+                    })
+                });
+                Profile::new(info, token.map(Token::from))
+            })
+            .collect();
+        Inventory { servers, profiles, diagnostics }
+    }
+
+    pub fn profile(&self, name: &str) -> Option<&Profile> {
+        self.profiles.iter().find(|p| p.name == name)
+    }
+
+    /// The part of the inventory about one profile and/or one server name.
+    pub fn filtered(&self, profile: Option<&str>, server: Option<&str>) -> Inventory {
+        if profile.is_none() && server.is_none() {
+            return self.clone();
+        }
+        let servers: Vec<Server> = self
+            .servers
+            .iter()
+            .filter(|s| server.is_some_and(|n| s.name == n) || (profile.is_some() && s.profile.as_deref() == profile))
+            .cloned()
+            .collect();
+        let mut wanted: BTreeSet<&str> = servers.iter().filter_map(|s| s.profile.as_deref()).collect();
+        wanted.extend(profile);
+        Inventory {
+            profiles: self.profiles.iter().filter(|p| wanted.contains(p.name.as_str())).cloned().collect(),
+            servers,
+            diagnostics: self.diagnostics.clone(),
+        }
+    }
+}
+
+impl From<McpServer> for Server {
+    fn from(s: McpServer) -> Self {
+        let (profile, profile_unresolved) = match &s.profile {
+            Some(p) if p.is_placeholder() => (None, Some(p.value.clone())),
+            Some(p) => (Some(p.value.clone()), None),
+            None => (None, None),
+        };
+        Server {
+            name: s.name,
+            client: s.client,
+            scope: s.scope,
+            config_path: s.config_path,
+            profile,
+            profile_source: s.profile.map(|p| p.source),
+            profile_unresolved,
+            project: s.project,
+        }
+    }
+}
+
+impl Profile {
+    fn new(info: ProfileInfo, token: Option<Token>) -> Self {
+        Profile {
+            name: info.name,
+            kind: info.kind,
+            sso_session: info.sso_session,
+            start_url: info.start_url,
+            region: info.region,
+            account_id: info.account_id,
+            role_name: info.role_name,
+            source_profile: info.source_profile,
+            token,
+        }
+    }
+}
+
+fn rfc3339<S: Serializer>(t: &Option<OffsetDateTime>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&sso_cache::format_time(*t)),
+        None => s.serialize_none(),
+    }
+}
+
+pub(crate) fn display_path<S: Serializer>(p: &std::path::Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&p.display().to_string())
+}

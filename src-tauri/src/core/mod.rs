@@ -1,0 +1,43 @@
+//! Everything that knows files and processes, and nothing of any UI.
+
+pub mod aws_config;
+pub mod clients;
+pub mod error;
+pub mod inventory;
+pub mod label;
+pub mod login;
+pub mod paths;
+pub mod read;
+pub mod refresh;
+pub mod settings;
+pub mod sso_cache;
+
+pub use error::{Error, Result};
+pub use inventory::Inventory;
+pub use paths::Paths;
+pub use read::Diagnostic;
+pub use settings::Settings;
+
+use login::LoginRunner;
+
+/// What every front holds: where things are, the user's settings, and the one login runner.
+pub struct Context {
+    pub paths: Paths,
+    pub settings: Settings,
+    settings_problem: Option<Diagnostic>,
+    pub logins: LoginRunner,
+}
+
+impl Context {
+    pub fn new(paths: Paths) -> Self {
+        let (settings, settings_problem) = Settings::load(&paths);
+        Context { paths, settings, settings_problem, logins: LoginRunner::default() }
+    }
+
+    /// Builds the inventory as of now.
+    pub fn inventory(&self) -> Inventory {
+        let mut inv = Inventory::build(&self.paths, &self.settings, time::OffsetDateTime::now_utc());
+        inv.diagnostics.extend(self.settings_problem.clone());
+        inv
+    }
+}

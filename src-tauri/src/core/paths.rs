@@ -1,0 +1,87 @@
+//! Where things live. Built once from the process environment in `main`; the rest of the core
+//! takes a `&Paths` and never reads the environment itself, so tests can point it anywhere.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// Folders and files the core reads and writes, plus the environment a login child may inherit.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// The user's home folder. The SSO cache is always under it, as in botocore.
+    pub home: PathBuf,
+    /// The platform's per-user config folder (`$XDG_CONFIG_HOME`, `~/Library/Application Support`, `%APPDATA%`).
+    pub config_dir: PathBuf,
+    /// `$AWS_CONFIG_FILE`, default `~/.aws/config`.
+    pub aws_config: PathBuf,
+    /// Where this app keeps state such as lock files.
+    pub state_dir: PathBuf,
+    /// The process's working directory; MCP clients start servers in the project folder.
+    pub cwd: Option<PathBuf>,
+    /// Folders in which the AWS CLI may be found; see [`crate::core::login::TRUSTED_CLI_DIRS`].
+    pub trusted_cli_dirs: Vec<PathBuf>,
+    /// The allow-listed part of the environment, passed to `aws sso login`.
+    pub login_env: Vec<(OsString, OsString)>,
+}
+
+impl Paths {
+    /// Reads the real environment. Only `main` calls this.
+    pub fn from_process_env() -> Self {
+        let home = std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from)
+            .or_else(dirs::home_dir)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let config_dir = dirs::config_dir().unwrap_or_else(|| home.join(".config"));
+        let aws_config = std::env::var_os("AWS_CONFIG_FILE")
+            .filter(|v| !v.is_empty())
+            .map(|v| expand_tilde(Path::new(&v), &home))
+            .unwrap_or_else(|| home.join(".aws").join("config"));
+        let state_dir = dirs::state_dir()
+            .or_else(dirs::data_local_dir)
+            .unwrap_or_else(|| home.join(".local").join("state"))
+            .join("aws-sso-tray");
+        Paths {
+            config_dir,
+            aws_config,
+            state_dir,
+            cwd: std::env::current_dir().ok(),
+            trusted_cli_dirs: crate::core::login::TRUSTED_CLI_DIRS
+                .iter()
+                .map(PathBuf::from)
+                .collect(),
+            login_env: crate::core::login::allowed_env(std::env::vars_os()),
+            home,
+        }
+    }
+
+    /// A layout rooted in one folder, for tests and benchmarks.
+    pub fn under(home: &Path) -> Self {
+        Paths {
+            home: home.to_path_buf(),
+            config_dir: home.join(".config"),
+            aws_config: home.join(".aws").join("config"),
+            state_dir: home.join(".local").join("state").join("aws-sso-tray"),
+            cwd: None,
+            trusted_cli_dirs: Vec::new(),
+            login_env: vec![(OsString::from("HOME"), home.as_os_str().to_owned())],
+        }
+    }
+
+    /// `~/.aws/sso/cache`.
+    pub fn sso_cache_dir(&self) -> PathBuf {
+        self.home.join(".aws").join("sso").join("cache")
+    }
+
+    /// This app's settings file, shared by every front.
+    pub fn settings_file(&self) -> PathBuf {
+        self.config_dir.join("aws-sso-tray").join("settings.json")
+    }
+}
+
+/// botocore expands `~` in `AWS_CONFIG_FILE`.
+fn expand_tilde(p: &Path, home: &Path) -> PathBuf {
+    match p.strip_prefix("~") {
+        Ok(rest) => home.join(rest),
+        Err(_) => p.to_path_buf(),
+    }
+}

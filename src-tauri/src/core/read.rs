@@ -1,0 +1,137 @@
+//! The one way the core reads a file written by another program: bounded in size, BOM stripped,
+//! UTF-8 checked, and every problem turned into a [`Diagnostic`] instead of an error.
+
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+/// Files larger than this are skipped: no MCP or AWS config file comes close, and reading an
+/// arbitrarily large file would let one stray file stall every inventory rebuild.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A file (or a line of it) that could not be used, and why. The rest of the inventory is still built.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// The file concerned.
+    #[serde(serialize_with = "crate::core::inventory::display_path")]
+    pub path: PathBuf,
+    /// 1-based line, when the problem is on a known line.
+    pub line: Option<usize>,
+    /// What is wrong, in words.
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub fn new(path: &Path, line: Option<usize>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            path: path.to_path_buf(),
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+/// Reads a text file. `Ok(None)` means the file does not exist, which is the normal case for most
+/// of the places we look; anything else that prevents reading becomes a diagnostic.
+pub fn text(path: &Path) -> Result<Option<String>, Diagnostic> {
+    let file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory => {
+            return Ok(None)
+        }
+        Err(e) => return Err(Diagnostic::new(path, None, format!("cannot open: {e}"))),
+    };
+    let mut bytes = Vec::new();
+    // Read one byte past the cap so an oversized file is detected without reading all of it.
+    match file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes) {
+        Ok(_) => {}
+        // A directory where a file was expected.
+        Err(e) if e.kind() == io::ErrorKind::IsADirectory => {
+            return Err(Diagnostic::new(path, None, "is a directory, expected a file"))
+        }
+        Err(e) => return Err(Diagnostic::new(path, None, format!("cannot read: {e}"))),
+    }
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Diagnostic::new(
+            path,
+            None,
+            format!("larger than {} MiB, skipped", MAX_FILE_BYTES / (1024 * 1024)),
+        ));
+    }
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    match std::str::from_utf8(body) {
+        Ok(s) => Ok(Some(s.to_owned())),
+        Err(e) => {
+            let line = line_of(body, e.valid_up_to());
+            Err(Diagnostic::new(path, Some(line), "not valid UTF-8"))
+        }
+    }
+}
+
+/// Parses JSON that may carry comments and trailing commas (VS Code, Cursor, Zed write such files).
+/// Strict JSON takes the fast path; only files that need it go through the JSONC parser.
+pub fn jsonc(path: &Path, text: &str) -> Result<serde_json::Value, Diagnostic> {
+    if let Ok(v) = serde_json::from_str(text) {
+        return Ok(v);
+    }
+    let options = jsonc_parser::ParseOptions::default();
+    match jsonc_parser::parse_to_serde_value::<Option<serde_json::Value>>(text, &options) {
+        Ok(Some(v)) => Ok(v),
+        Ok(None) => Err(Diagnostic::new(path, None, "empty file")),
+        Err(e) => Err(Diagnostic::new(
+            path,
+            Some(e.line_display()),
+            format!("not valid JSON: {}", e.kind()),
+        )),
+    }
+}
+
+/// Parses TOML (Codex).
+pub fn toml(path: &Path, text: &str) -> Result<toml::Table, Diagnostic> {
+    text.parse::<toml::Table>().map_err(|e| {
+        let line = e.span().map(|s| line_of(text.as_bytes(), s.start));
+        let message = e.message().trim().to_owned();
+        Diagnostic::new(path, line, format!("not valid TOML: {message}"))
+    })
+}
+
+/// 1-based line number of byte offset `at`.
+pub fn line_of(bytes: &[u8], at: usize) -> usize {
+    let end = at.min(bytes.len());
+    bytes.get(..end).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count()) + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jsonc_reports_the_line_of_the_error() {
+        let d = jsonc(Path::new("x.json"), "{\n  // c\n  \"a\": 1,\n  \"b\" 2\n}").unwrap_err();
+        assert_eq!(d.line, Some(4));
+    }
+
+    #[test]
+    fn jsonc_accepts_comments_and_trailing_commas() {
+        let v = jsonc(Path::new("x.json"), "{/* a */ \"a\": [1, 2,], // b\n}").unwrap();
+        assert_eq!(v["a"][1], 2);
+    }
+
+    #[test]
+    fn toml_reports_the_line_of_the_error() {
+        let d = toml(Path::new("c.toml"), "[a]\nb = 1\nc = = 2\n").unwrap_err();
+        assert_eq!(d.line, Some(3));
+    }
+
+    #[test]
+    fn bom_is_stripped_and_missing_file_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.json");
+        fs::write(&p, b"\xEF\xBB\xBF{}").unwrap();
+        assert_eq!(text(&p).unwrap().as_deref(), Some("{}"));
+        assert_eq!(text(&dir.path().join("none")).unwrap(), None);
+        assert!(text(dir.path()).is_err());
+    }
+}

@@ -1,0 +1,180 @@
+//! Refreshing a profile's SSO session on request: resolve the profile (given, or found through an
+//! MCP server's config), check it, run the login, and report the new expiry.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::core::aws_config::{self, AwsConfig, ProfileKind};
+use crate::core::error::{Error, Result};
+use crate::core::inventory::Server;
+use crate::core::login::{LoginOutcome, LoginTarget};
+use crate::core::sso_cache::{self, TokenState};
+use crate::core::Context;
+
+/// Where the profile name came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileOrigin {
+    /// Named by the caller.
+    Parameter,
+    /// Read from the named MCP server's configuration.
+    McpConfig,
+}
+
+/// The answer to a refresh request, in the shape agents already rely on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshReply {
+    pub success: bool,
+    pub profile: Option<String>,
+    pub profile_source: Option<ProfileOrigin>,
+    pub sso_session: Option<String>,
+    /// When the new token expires (RFC 3339, UTC).
+    pub expires_at: Option<String>,
+    pub message: String,
+}
+
+/// Refreshes the SSO session behind `profile`, or behind the profile of MCP server `server`.
+/// `profile` wins when both are given. `Err` only for a request that names nothing.
+pub async fn refresh(ctx: &Context, profile: Option<&str>, server: Option<&str>) -> Result<RefreshReply> {
+    let profile = profile.map(str::trim).filter(|p| !p.is_empty());
+    let server = server.map(str::trim).filter(|s| !s.is_empty());
+    let (name, origin) = match (profile, server) {
+        (Some(p), _) => (p.to_owned(), ProfileOrigin::Parameter),
+        (None, Some(s)) => match profile_of_server(ctx, s) {
+            Ok(p) => (p, ProfileOrigin::McpConfig),
+            Err(e) => return Ok(failure(None, None, None, &e)),
+        },
+        (None, None) => return Err(Error::NothingNamed),
+    };
+    let mut reply = match refresh_profile(ctx, &name).await {
+        Ok(r) => r,
+        Err(e) => failure(Some(&name), Some(origin), None, &e),
+    };
+    reply.profile_source = Some(origin);
+    Ok(reply)
+}
+
+async fn refresh_profile(ctx: &Context, name: &str) -> Result<RefreshReply> {
+    aws_config::validate_name(name)?;
+    let config = AwsConfig::load(&ctx.paths.aws_config, &mut Vec::new());
+    let info = config.profile(name);
+    let target = match info.kind {
+        ProfileKind::NotInConfig => {
+            return Err(Error::ProfileNotFound { name: name.to_owned(), config: ctx.paths.aws_config.clone() })
+        }
+        ProfileKind::NotSso => return Err(Error::NotSso { name: name.to_owned() }),
+        ProfileKind::SsoSession | ProfileKind::LegacySso => LoginTarget::Profile(name.to_owned()),
+        // `aws sso login --profile <chained>` fails; log in the session (or the legacy source) instead.
+        ProfileKind::Chained => match (&info.sso_session, &info.source_profile) {
+            (Some(s), _) if config.has_session(s) => LoginTarget::Session(s.clone()),
+            (_, Some(src)) => LoginTarget::Profile(src.clone()),
+            _ => return Err(Error::NotSso { name: name.to_owned() }),
+        },
+    };
+    match &target {
+        LoginTarget::Profile(p) | LoginTarget::Session(p) => aws_config::validate_name(p)?,
+    }
+    let key = info.cache_key().ok_or_else(|| Error::NotSso { name: name.to_owned() })?;
+    let token_file = sso_cache::token_path(&ctx.paths.sso_cache_dir(), key);
+    let threshold = ctx.settings.expiring_threshold;
+    let current = || sso_cache::read_status(&ctx.paths.sso_cache_dir(), key, now(), threshold, &mut Vec::new());
+    let is_fresh = || current().state < TokenState::Expired;
+
+    let outcome = ctx
+        .logins
+        .login(&ctx.paths, key, &target, &token_file, ctx.settings.login_timeout, is_fresh)
+        .await?;
+    let status = current();
+    let expires_at = match status.expires_at {
+        Some(t) if status.state < TokenState::Expired => t,
+        _ => return Err(Error::NoFreshToken { session: key.to_owned() }),
+    };
+    let what = match &info.sso_session {
+        Some(s) => format!("SSO session {s:?} (profile {name:?})"),
+        None => format!("profile {name:?}"),
+    };
+    let expires = sso_cache::format_time(expires_at);
+    let message = match outcome {
+        LoginOutcome::LoggedIn => format!("Successfully refreshed the {what}; the token is valid until {expires}. Retry the failed AWS call."),
+        LoginOutcome::Shared => format!("The {what} was just refreshed by another login; the token is valid until {expires}. Retry the failed AWS call."),
+    };
+    Ok(RefreshReply {
+        success: true,
+        profile: Some(name.to_owned()),
+        profile_source: None,
+        sso_session: info.sso_session.clone(),
+        expires_at: Some(expires),
+        message,
+    })
+}
+
+/// Finds the profile of the MCP server named `name`. When several entries share the name, the one
+/// closest to the caller's folder wins: a project or local entry for the folder (or an ancestor),
+/// else a user entry; entries that agree on the profile are not a conflict.
+pub fn profile_of_server(ctx: &Context, name: &str) -> Result<String> {
+    let inventory = ctx.inventory();
+    let matches: Vec<&Server> = inventory.servers.iter().filter(|s| s.name == name).collect();
+    if matches.is_empty() {
+        let mut known: Vec<String> = inventory.servers.iter().map(|s| s.name.clone()).collect();
+        known.sort();
+        known.dedup();
+        return Err(Error::ServerNotFound { name: name.to_owned(), known });
+    }
+    // Rank: 0 = closest project folder … n = user scope; entries for unrelated projects are dropped.
+    let cwd = ctx.paths.cwd.as_deref();
+    let rank = |s: &Server| match &s.project {
+        None => Some(usize::MAX),
+        Some(p) => cwd.and_then(|c| c.ancestors().position(|a| a == p)),
+    };
+    let mut ranked: Vec<(usize, &Server)> = matches.iter().filter_map(|s| rank(s).map(|r| (r, *s))).collect();
+    if ranked.is_empty() {
+        // Only project entries elsewhere: still usable, the name is unique enough to try.
+        ranked = matches.iter().map(|s| (0, *s)).collect();
+    }
+    let best = ranked.iter().map(|(r, _)| *r).min().unwrap_or(usize::MAX);
+    let best: Vec<&Server> = ranked.iter().filter(|(r, _)| *r == best).map(|(_, s)| *s).collect();
+    let mut profiles: Vec<&str> = best.iter().filter_map(|s| s.profile.as_deref()).collect();
+    profiles.sort_unstable();
+    profiles.dedup();
+    match profiles.as_slice() {
+        [one] => Ok((*one).to_owned()),
+        [] => {
+            let first = best.first().copied().or(matches.first().copied());
+            Err(Error::ServerWithoutProfile {
+                name: name.to_owned(),
+                config: first.map(|s| s.config_path.display().to_string()).unwrap_or_default(),
+                unresolved: best.iter().find_map(|s| s.profile_unresolved.clone()),
+            })
+        }
+        many => Err(Error::AmbiguousServer {
+            name: name.to_owned(),
+            profiles: many.iter().map(|p| (*p).to_owned()).collect(),
+        }),
+    }
+}
+
+fn failure(profile: Option<&str>, origin: Option<ProfileOrigin>, session: Option<String>, e: &Error) -> RefreshReply {
+    let advice = match e {
+        Error::LoginTimedOut(_) => " Ask the user to run the refresh again and finish the sign-in in the browser window that opens.",
+        Error::LoginFailed { .. } | Error::NoFreshToken { .. } => " Tell the user; do not retry automatically.",
+        _ => "",
+    };
+    RefreshReply {
+        success: false,
+        profile: profile.map(str::to_owned),
+        profile_source: origin,
+        sso_session: session,
+        expires_at: None,
+        message: format!("{}.{advice}", capitalise(&e.to_string())),
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}

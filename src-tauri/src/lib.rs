@@ -1,0 +1,6 @@
+//! aws-sso-tray: finds the AWS profiles of every MCP server, shows when their SSO sessions expire,
+//! and refreshes them. `core` knows files and processes; `mcp`, `cli` (and `desktop`) are fronts.
+
+pub mod cli;
+pub mod core;
+pub mod mcp;

@@ -1,0 +1,106 @@
+//! The MCP tools: thin mappings from tool arguments to core calls and back.
+
+use std::sync::Arc;
+
+use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
+use rmcp::model::{CallToolResult, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{tool, tool_handler, tool_router, ErrorData as McpError, ServerHandler};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::core::{self, Context};
+
+/// Arguments of `refresh_aws_sso_token`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RefreshArgs {
+    /// AWS profile whose SSO session to refresh, as named in ~/.aws/config. Takes precedence over `server`.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Name of the MCP server whose AWS calls fail (the `<server>` in `mcp__<server>__<tool>`); its
+    /// AWS profile is read from the MCP client configuration.
+    #[serde(default)]
+    pub server: Option<String>,
+}
+
+/// Arguments of `get_aws_sso_status`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct StatusArgs {
+    /// Only this AWS profile (and the servers that use it).
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Only MCP servers with this name (and their profiles).
+    #[serde(default)]
+    pub server: Option<String>,
+}
+
+const REFRESH: &str = "Refresh an expired AWS IAM Identity Center (SSO) session so AWS tools work again. \
+Call this when an AWS call or another MCP server's tool fails with an SSO error such as \"Token has expired and refresh failed\", \
+\"The SSO session associated with this profile has expired\" or \"Error when retrieving token from sso\". \
+Pass `server` (the name of the failing MCP server) or `profile` (an AWS profile name); never call it with neither. \
+It starts `aws sso login`: a browser window opens on the user's machine and the user must finish the sign-in there \
+(up to two minutes), so tell the user before calling. On success, retry the failed call once. \
+On failure, report the message to the user and do not call again in a loop.";
+
+const STATUS: &str = "Show which MCP servers use which AWS profiles, each profile's SSO session, and whether its token \
+is valid, expiring, expired or missing (with the expiry time). Read-only and fast; no browser. \
+Use it to find the right profile before calling refresh_aws_sso_token, or to check a session after a refresh.";
+
+/// The MCP server over the shared core.
+#[derive(Clone)]
+pub struct AwsSsoServer {
+    ctx: Arc<Context>,
+    tool_router: ToolRouter<Self>,
+}
+
+#[tool_router]
+impl AwsSsoServer {
+    pub fn new(ctx: Arc<Context>) -> Self {
+        AwsSsoServer { ctx, tool_router: Self::tool_router() }
+    }
+
+    #[tool(description = REFRESH, annotations(title = "Refresh AWS SSO token", read_only_hint = false, open_world_hint = true))]
+    async fn refresh_aws_sso_token(
+        &self,
+        Parameters(RefreshArgs { profile, server }): Parameters<RefreshArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        tracing::info!(profile = ?profile, server = ?server, "refresh_aws_sso_token");
+        let reply = core::refresh::refresh(&self.ctx, profile.as_deref(), server.as_deref())
+            .await
+            .map_err(|e| McpError::invalid_params(format!("{e}: pass `profile` or `server`"), None))?;
+        if !reply.success {
+            tracing::warn!(message = %reply.message, "refresh failed");
+        }
+        let value = serde_json::to_value(&reply).map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        Ok(if reply.success {
+            CallToolResult::structured(value)
+        } else {
+            CallToolResult::structured_error(value)
+        })
+    }
+
+    #[tool(description = STATUS, annotations(title = "AWS SSO status", read_only_hint = true, open_world_hint = false))]
+    async fn get_aws_sso_status(
+        &self,
+        Parameters(StatusArgs { profile, server }): Parameters<StatusArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        let ctx = self.ctx.clone();
+        let inventory = tokio::task::spawn_blocking(move || ctx.inventory())
+            .await
+            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        let view = inventory.filtered(profile.as_deref(), server.as_deref());
+        let value = serde_json::to_value(&view).map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        Ok(CallToolResult::structured(value))
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for AwsSsoServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("aws-sso-tray", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "Recovers AWS SSO sessions for the user's MCP servers. When an AWS tool fails because the SSO \
+                 token expired, call refresh_aws_sso_token with the failing server's name.",
+            )
+    }
+}
