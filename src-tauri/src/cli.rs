@@ -15,10 +15,10 @@ use crate::core::{self, clients, Context};
 
 /// Shows which MCP servers use which AWS SSO sessions, warns before they expire, and refreshes them.
 #[derive(Debug, Parser)]
-#[command(name = "aws-sso-tray", version, about, long_about = None)]
+#[command(name = "aws-sso-tray", version, about, long_about = None, args_conflicts_with_subcommands = true)]
 pub struct Cli {
     /// Serve the Model Context Protocol on stdin/stdout (for MCP clients).
-    #[arg(long, conflicts_with = "command")]
+    #[arg(long)]
     pub mcp: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -56,13 +56,14 @@ pub struct RefreshArgs {
 /// `aws-sso-tray status`.
 pub fn status(ctx: &Context, json: bool) -> anyhow::Result<()> {
     let inventory = ctx.inventory();
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if json {
         serde_json::to_writer_pretty(&mut out, &inventory)?;
         writeln!(out)?;
     } else {
         write_table(&mut out, &inventory, OffsetDateTime::now_utc())?;
     }
+    out.flush()?;
     for d in &inventory.diagnostics {
         let line = d.line.map(|l| format!(":{l}")).unwrap_or_default();
         eprintln!("warning: {}{line}: {}", sanitize_label(&d.path.display().to_string()), sanitize_label(&d.message));
@@ -145,5 +146,19 @@ fn expiry_text(p: Option<&core::inventory::Profile>, now: OffsetDateTime) -> Str
             let left = if mins >= 60 { format!("{}h {:02}m", mins / 60, mins % 60) } else { format!("{mins} min") };
             if state == TokenState::Expiring { format!("{left} (expiring)") } else { left }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn arguments_are_consistent() {
+        Cli::command().debug_assert();
+        assert!(Cli::try_parse_from(["aws-sso-tray", "refresh"]).is_err(), "a target is required");
+        assert!(Cli::try_parse_from(["aws-sso-tray", "refresh", "--profile", "a", "--server", "b"]).is_err());
+        assert!(Cli::try_parse_from(["aws-sso-tray", "--mcp", "status"]).is_err());
     }
 }

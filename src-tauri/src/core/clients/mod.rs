@@ -61,18 +61,57 @@ pub fn discover(paths: &Paths, settings: &Settings) -> Discovery {
             run.file(client.id, &dir.join(rel), *format, Scope::User, None);
         }
     }
-    for root in project_roots(paths, settings, std::mem::take(&mut run.claude_projects)) {
-        // One metadata call spares a handful of failed opens for projects that no longer exist.
-        if !root.is_dir() {
-            continue;
-        }
-        for client in CLIENTS {
-            for (rel, format) in client.project {
-                run.file(client.id, &root.join(rel), *format, Scope::Project, Some(&root));
+    let roots = project_roots(paths, settings, std::mem::take(&mut run.claude_projects));
+    for (root, client, rel, format) in project_candidates(&roots) {
+        run.file(client, &root.join(rel), format, Scope::Project, Some(root));
+    }
+    run.found
+}
+
+/// The project files that may exist: one directory listing per root instead of an open attempt
+/// per client file, since `~/.claude.json` can list thousands of projects. Listing is spread
+/// over the available cores; the order of the result follows `roots`.
+fn project_candidates(roots: &[PathBuf]) -> Vec<Candidate<'_>> {
+    let first_names: HashSet<&str> = CLIENTS
+        .iter()
+        .flat_map(|c| c.project.iter())
+        .filter_map(|(rel, _)| rel.split('/').next())
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    if threads < 2 || roots.len() < 256 {
+        return roots.iter().flat_map(|r| scan_root(r, &first_names)).collect();
+    }
+    let chunk = roots.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = roots
+            .chunks(chunk)
+            .map(|part| {
+                let names = &first_names;
+                s.spawn(move || part.iter().flat_map(|r| scan_root(r, names)).collect::<Vec<_>>())
+            })
+            .collect();
+        // A panicking scan thread (it cannot, but) would only lose its own roots.
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    })
+}
+
+type Candidate<'a> = (&'a Path, &'static str, &'static str, Format);
+
+fn scan_root<'a>(root: &'a Path, first_names: &HashSet<&str>) -> Vec<Candidate<'a>> {
+    let Ok(entries) = std::fs::read_dir(root) else { return Vec::new() };
+    let present: HashSet<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| first_names.contains(n.as_str()))
+        .collect();
+    let mut found = Vec::new();
+    for client in CLIENTS {
+        for (rel, format) in client.project {
+            if rel.split('/').next().is_some_and(|f| present.contains(f)) {
+                found.push((root, client.id, *rel, *format));
             }
         }
     }
-    run.found
+    found
 }
 
 /// The current folder and its ancestors up to home, then the projects Claude Code knows, then the
