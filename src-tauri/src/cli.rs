@@ -48,6 +48,9 @@ pub struct RefreshArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Only renew with the cached refresh token; never open a browser (for scripts).
+    #[arg(long)]
+    pub silent_only: bool,
     /// Seconds to wait for the browser sign-in (default: settings, else 120).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: Option<u64>,
@@ -77,7 +80,8 @@ pub async fn refresh(mut ctx: Context, args: RefreshArgs) -> anyhow::Result<bool
         ctx.settings.login_timeout = Duration::from_secs(secs);
     }
     let ctx = Arc::new(ctx);
-    let reply = core::refresh::refresh(&ctx, args.profile.as_deref(), args.server.as_deref())
+    let options = core::refresh::RefreshOptions { silent_only: args.silent_only };
+    let reply = core::refresh::refresh(&ctx, args.profile.as_deref(), args.server.as_deref(), options)
         .await
         .context("nothing to refresh")?;
     if args.json {

@@ -90,6 +90,22 @@ pub enum Error {
         /// The session (or legacy start URL) the token was expected for.
         session: String,
     },
+    /// The session cannot be renewed without a browser (no refresh token, expired registration, legacy profile).
+    #[error("SSO session {session:?} cannot be renewed silently: {reason}; a browser login is needed")]
+    SilentRefreshUnavailable {
+        /// The session (or legacy start URL).
+        session: String,
+        /// What is missing.
+        reason: String,
+    },
+    /// The OIDC service refused or could not be reached.
+    #[error("silent renewal of SSO session {session:?} failed: {reason}; a browser login is needed")]
+    SilentRefreshFailed {
+        /// The session.
+        session: String,
+        /// Why, without any token value.
+        reason: String,
+    },
     /// A file or process operation failed.
     #[error("{}: {source}", path.display())]
     Io {

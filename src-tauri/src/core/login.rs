@@ -109,19 +109,37 @@ impl LoginRunner {
         timeout: Duration,
         is_fresh: impl Fn() -> bool,
     ) -> Result<LoginOutcome> {
+        let ran = self
+            .exclusive(paths, key, token_file, is_fresh, || async {
+                let cli = self.cli.get_or_try_init(|| find_cli(paths)).await?;
+                run_login(cli, paths, target, timeout, &self.running).await
+            })
+            .await?;
+        Ok(if ran.is_some() { LoginOutcome::LoggedIn } else { LoginOutcome::Shared })
+    }
+
+    /// Runs `work` while holding the session's locks: one writer per SSO session, in this process
+    /// and across processes. Returns `None` without running it when the token file changed while
+    /// this call waited and now holds a fresh token: another caller did the work.
+    pub async fn exclusive<T, Fut>(
+        &self,
+        paths: &Paths,
+        key: &str,
+        token_file: &Path,
+        is_fresh: impl Fn() -> bool,
+        work: impl FnOnce() -> Fut,
+    ) -> Result<Option<T>>
+    where
+        Fut: std::future::Future<Output = Result<T>>,
+    {
         let before = fingerprint(token_file);
-        let session_lock = {
-            let mut map = lock(&self.sessions);
-            map.entry(key.to_owned()).or_default().clone()
-        };
+        let session_lock = lock(&self.sessions).entry(key.to_owned()).or_default().clone();
         let _in_process = session_lock.lock().await;
         let _across_processes = FileLock::acquire(&lock_path(paths, key)).await?;
         if fingerprint(token_file) != before && is_fresh() {
-            return Ok(LoginOutcome::Shared);
+            return Ok(None);
         }
-        let cli = self.cli.get_or_try_init(|| find_cli(paths)).await?;
-        run_login(cli, paths, target, timeout, &self.running).await?;
-        Ok(LoginOutcome::LoggedIn)
+        work().await.map(Some)
     }
 
     /// Ends every running login and whatever it started. Called when the app shuts down.

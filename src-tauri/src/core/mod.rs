@@ -4,12 +4,14 @@ pub mod aws_config;
 pub mod clients;
 pub mod error;
 pub mod inventory;
+pub mod keep_alive;
 pub mod label;
 pub mod login;
 pub mod paths;
 pub mod read;
 pub mod refresh;
 pub mod settings;
+pub mod silent_refresh;
 pub mod sso_cache;
 
 pub use error::{Error, Result};

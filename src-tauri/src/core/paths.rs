@@ -21,6 +21,9 @@ pub struct Paths {
     pub trusted_cli_dirs: Vec<PathBuf>,
     /// The allow-listed part of the environment, passed to `aws sso login`.
     pub login_env: Vec<(OsString, OsString)>,
+    /// SSO OIDC endpoint override: `AWS_ENDPOINT_URL_SSO_OIDC`, else `AWS_ENDPOINT_URL` (the SDK's
+    /// standard variables), for private endpoints and tests.
+    pub oidc_endpoint: Option<String>,
 }
 
 impl Paths {
@@ -50,6 +53,9 @@ impl Paths {
                 .map(PathBuf::from)
                 .collect(),
             login_env: crate::core::login::allowed_env(std::env::vars_os()),
+            oidc_endpoint: ["AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL"]
+                .iter()
+                .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty())),
             home,
         }
     }
@@ -64,6 +70,7 @@ impl Paths {
             cwd: None,
             trusted_cli_dirs: Vec::new(),
             login_env: vec![(OsString::from("HOME"), home.as_os_str().to_owned())],
+            oidc_endpoint: None,
         }
     }
 

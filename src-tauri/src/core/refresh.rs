@@ -8,6 +8,7 @@ use crate::core::aws_config::{self, AwsConfig, ProfileKind};
 use crate::core::error::{Error, Result};
 use crate::core::inventory::Server;
 use crate::core::login::{LoginOutcome, LoginTarget};
+use crate::core::silent_refresh;
 use crate::core::sso_cache::{self, TokenState};
 use crate::core::Context;
 
@@ -21,6 +22,23 @@ pub enum ProfileOrigin {
     McpConfig,
 }
 
+/// How the session was renewed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// With the cached refresh token, no browser.
+    RefreshToken,
+    /// With `aws sso login` and a browser sign-in.
+    Browser,
+}
+
+/// What the caller allows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RefreshOptions {
+    /// Never open a browser; fail when the refresh token cannot be used.
+    pub silent_only: bool,
+}
+
 /// The answer to a refresh request, in the shape agents already rely on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -31,12 +49,19 @@ pub struct RefreshReply {
     pub sso_session: Option<String>,
     /// When the new token expires (RFC 3339, UTC).
     pub expires_at: Option<String>,
+    /// How it was renewed (absent on failure).
+    pub method: Option<Method>,
     pub message: String,
 }
 
 /// Refreshes the SSO session behind `profile`, or behind the profile of MCP server `server`.
 /// `profile` wins when both are given. `Err` only for a request that names nothing.
-pub async fn refresh(ctx: &Context, profile: Option<&str>, server: Option<&str>) -> Result<RefreshReply> {
+pub async fn refresh(
+    ctx: &Context,
+    profile: Option<&str>,
+    server: Option<&str>,
+    options: RefreshOptions,
+) -> Result<RefreshReply> {
     let profile = profile.map(str::trim).filter(|p| !p.is_empty());
     let server = server.map(str::trim).filter(|s| !s.is_empty());
     let (name, origin) = match (profile, server) {
@@ -47,7 +72,7 @@ pub async fn refresh(ctx: &Context, profile: Option<&str>, server: Option<&str>)
         },
         (None, None) => return Err(Error::NothingNamed),
     };
-    let mut reply = match refresh_profile(ctx, &name).await {
+    let mut reply = match refresh_profile(ctx, &name, options).await {
         Ok(r) => r,
         Err(e) => failure(Some(&name), Some(origin), None, &e),
     };
@@ -55,7 +80,7 @@ pub async fn refresh(ctx: &Context, profile: Option<&str>, server: Option<&str>)
     Ok(reply)
 }
 
-async fn refresh_profile(ctx: &Context, name: &str) -> Result<RefreshReply> {
+async fn refresh_profile(ctx: &Context, name: &str, options: RefreshOptions) -> Result<RefreshReply> {
     aws_config::validate_name(name)?;
     let config = AwsConfig::load(&ctx.paths.aws_config, &mut Vec::new());
     let info = config.profile(name);
@@ -76,15 +101,38 @@ async fn refresh_profile(ctx: &Context, name: &str) -> Result<RefreshReply> {
         LoginTarget::Profile(p) | LoginTarget::Session(p) => aws_config::validate_name(p)?,
     }
     let key = info.cache_key().ok_or_else(|| Error::NotSso { name: name.to_owned() })?;
-    let token_file = sso_cache::token_path(&ctx.paths.sso_cache_dir(), key);
+    let cache_dir = ctx.paths.sso_cache_dir();
+    let token_file = sso_cache::token_path(&cache_dir, key);
     let threshold = ctx.settings.expiring_threshold;
-    let current = || sso_cache::read_status(&ctx.paths.sso_cache_dir(), key, now(), threshold, &mut Vec::new());
+    let current = || sso_cache::read_status(&cache_dir, key, now(), threshold, &mut Vec::new());
     let is_fresh = || current().state < TokenState::Expired;
 
-    let outcome = ctx
-        .logins
-        .login(&ctx.paths, key, &target, &token_file, ctx.settings.login_timeout, is_fresh)
-        .await?;
+    // The refresh token first: no browser, no user. Only sso-session profiles have one.
+    let silent = match (&info.sso_session, &info.region) {
+        (Some(session), Some(region)) => silent_refresh::renew(ctx, session, region)
+            .await
+            .map(|r| if r.is_some_and(|r| !r.kept_theirs) { LoginOutcome::LoggedIn } else { LoginOutcome::Shared }),
+        (Some(session), None) => Err(Error::SilentRefreshUnavailable {
+            session: session.clone(),
+            reason: "its sso-session sets no sso_region".into(),
+        }),
+        (None, _) => Err(Error::SilentRefreshUnavailable {
+            session: key.to_owned(),
+            reason: "profiles with sso_start_url in the profile (legacy) have no refresh token".into(),
+        }),
+    };
+    let (outcome, method) = match silent {
+        Ok(outcome) => (outcome, Method::RefreshToken),
+        Err(e) if options.silent_only => return Err(e),
+        Err(e) => {
+            tracing::info!("{e}");
+            let outcome = ctx
+                .logins
+                .login(&ctx.paths, key, &target, &token_file, ctx.settings.login_timeout, is_fresh)
+                .await?;
+            (outcome, Method::Browser)
+        }
+    };
     let status = current();
     let expires_at = match status.expires_at {
         Some(t) if status.state < TokenState::Expired => t,
@@ -95,9 +143,17 @@ async fn refresh_profile(ctx: &Context, name: &str) -> Result<RefreshReply> {
         None => format!("profile {name:?}"),
     };
     let expires = sso_cache::format_time(expires_at);
+    let how = match method {
+        Method::RefreshToken => "with its refresh token, no browser needed",
+        Method::Browser => "through the browser sign-in",
+    };
     let message = match outcome {
-        LoginOutcome::LoggedIn => format!("Successfully refreshed the {what}; the token is valid until {expires}. Retry the failed AWS call."),
-        LoginOutcome::Shared => format!("The {what} was just refreshed by another login; the token is valid until {expires}. Retry the failed AWS call."),
+        LoginOutcome::LoggedIn => {
+            format!("Successfully refreshed the {what} {how}; the token is valid until {expires}. Retry the failed AWS call.")
+        }
+        LoginOutcome::Shared => format!(
+            "The {what} was just refreshed by another caller; the token is valid until {expires}. Retry the failed AWS call."
+        ),
     };
     Ok(RefreshReply {
         success: true,
@@ -105,6 +161,7 @@ async fn refresh_profile(ctx: &Context, name: &str) -> Result<RefreshReply> {
         profile_source: None,
         sso_session: info.sso_session.clone(),
         expires_at: Some(expires),
+        method: Some(method),
         message,
     })
 }
@@ -158,6 +215,9 @@ fn failure(profile: Option<&str>, origin: Option<ProfileOrigin>, session: Option
     let advice = match e {
         Error::LoginTimedOut(_) => " Ask the user to run the refresh again and finish the sign-in in the browser window that opens.",
         Error::LoginFailed { .. } | Error::NoFreshToken { .. } => " Tell the user; do not retry automatically.",
+        Error::SilentRefreshUnavailable { .. } | Error::SilentRefreshFailed { .. } => {
+            " Run the refresh without --silent-only to sign in through the browser."
+        }
         _ => "",
     };
     RefreshReply {
@@ -166,6 +226,7 @@ fn failure(profile: Option<&str>, origin: Option<ProfileOrigin>, session: Option
         profile_source: origin,
         sso_session: session,
         expires_at: None,
+        method: None,
         message: format!("{}.{advice}", capitalise(&e.to_string())),
     }
 }

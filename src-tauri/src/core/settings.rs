@@ -17,6 +17,11 @@ pub struct Settings {
     pub expiring_threshold: Duration,
     /// How long the user has to finish a browser sign-in before the login is stopped.
     pub login_timeout: Duration,
+    /// Renew refreshable sessions before they expire; `None` leaves it to the front's default
+    /// (on in the tray, off in the MCP server).
+    pub keep_alive: Option<bool>,
+    /// How long before expiry keep-alive renews a session.
+    pub keep_alive_lead: Duration,
 }
 
 impl Default for Settings {
@@ -25,6 +30,8 @@ impl Default for Settings {
             project_roots: Vec::new(),
             expiring_threshold: Duration::from_secs(15 * 60),
             login_timeout: Duration::from_secs(120),
+            keep_alive: None,
+            keep_alive_lead: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -36,6 +43,8 @@ struct SettingsFile {
     project_roots: Vec<PathBuf>,
     expiring_threshold_minutes: Option<u64>,
     login_timeout_seconds: Option<u64>,
+    keep_alive: Option<bool>,
+    keep_alive_minutes: Option<u64>,
 }
 
 impl Settings {
@@ -63,6 +72,10 @@ impl Settings {
                         .login_timeout_seconds
                         .filter(|s| *s > 0)
                         .map_or(d.login_timeout, Duration::from_secs),
+                    keep_alive: f.keep_alive,
+                    keep_alive_lead: f
+                        .keep_alive_minutes
+                        .map_or(d.keep_alive_lead, |m| Duration::from_secs(m.saturating_mul(60))),
                 };
                 (settings, None)
             }

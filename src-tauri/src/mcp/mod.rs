@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 
 pub use tools::AwsSsoServer;
 
-use crate::core::Context;
+use crate::core::{keep_alive, sso_cache, Context};
 
 /// Serves MCP on stdin/stdout until the client goes away. When stdin ends, running logins are
 /// killed at once instead of waiting for them: nobody is left to read their result.
@@ -21,6 +21,16 @@ pub async fn serve(ctx: Arc<Context>) -> anyhow::Result<()> {
     let eof = Arc::new(Notify::new());
     let stdin = EofSignal { inner: tokio::io::stdin(), eof: eof.clone() };
     let service = AwsSsoServer::new(ctx.clone()).serve((stdin, tokio::io::stdout())).await?;
+    // Opt-in here: several clients may each run a server; they share renewals through the session lock.
+    let keep_alive = ctx.settings.keep_alive.unwrap_or(false).then(|| {
+        let lead = ctx.settings.keep_alive_lead;
+        tokio::spawn(keep_alive::run(ctx.clone(), lead, |event| match event {
+            keep_alive::Event::Renewed { session, expires_at } => {
+                tracing::info!(%session, expires_at = %sso_cache::format_time(expires_at), "session renewed")
+            }
+            keep_alive::Event::Failed { session, reason, gave_up } => tracing::warn!(%session, gave_up, "{reason}"),
+        }))
+    });
     let mut waiting = Box::pin(service.waiting());
     tokio::select! {
         quit = &mut waiting => { quit?; }
@@ -30,6 +40,9 @@ pub async fn serve(ctx: Arc<Context>) -> anyhow::Result<()> {
             // Let replies that are ready still go out, but never linger.
             let _ = tokio::time::timeout(Duration::from_millis(700), &mut waiting).await;
         }
+    }
+    if let Some(task) = keep_alive {
+        task.abort();
     }
     ctx.logins.kill_all();
     Ok(())

@@ -37,8 +37,9 @@ const REFRESH: &str = "Refresh an expired AWS IAM Identity Center (SSO) session 
 Call this when an AWS call or another MCP server's tool fails with an SSO error such as \"Token has expired and refresh failed\", \
 \"The SSO session associated with this profile has expired\" or \"Error when retrieving token from sso\". \
 Pass `server` (the name of the failing MCP server) or `profile` (an AWS profile name); never call it with neither. \
-It starts `aws sso login`: a browser window opens on the user's machine and the user must finish the sign-in there \
-(up to two minutes), so tell the user before calling. On success, retry the failed call once. \
+When the session has a refresh token it is renewed silently; otherwise it starts `aws sso login`: a browser window \
+opens on the user's machine and the user must finish the sign-in there (up to two minutes), so tell the user before calling. \
+The reply's `method` says which happened (`refresh_token` or `browser`). On success, retry the failed call once. \
 On failure, report the message to the user and do not call again in a loop.";
 
 const STATUS: &str = "Show which MCP servers use which AWS profiles, each profile's SSO session, and whether its token \
@@ -64,7 +65,7 @@ impl AwsSsoServer {
         Parameters(RefreshArgs { profile, server }): Parameters<RefreshArgs>,
     ) -> Result<CallToolResult, McpError> {
         tracing::info!(profile = ?profile, server = ?server, "refresh_aws_sso_token");
-        let reply = core::refresh::refresh(&self.ctx, profile.as_deref(), server.as_deref())
+        let reply = core::refresh::refresh(&self.ctx, profile.as_deref(), server.as_deref(), Default::default())
             .await
             .map_err(|e| McpError::invalid_params(format!("{e}: pass `profile` or `server`"), None))?;
         if !reply.success {
