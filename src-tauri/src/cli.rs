@@ -2,7 +2,6 @@
 
 use std::io::Write;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
@@ -77,10 +76,10 @@ pub fn status(ctx: &Context, json: bool) -> anyhow::Result<()> {
 /// `aws-sso-tray refresh`. Returns whether it succeeded.
 pub async fn refresh(mut ctx: Context, args: RefreshArgs) -> anyhow::Result<bool> {
     if let Some(secs) = args.timeout {
-        ctx.settings.login_timeout = Duration::from_secs(secs);
+        ctx.settings.login_timeout_seconds = secs;
     }
     let ctx = Arc::new(ctx);
-    let options = core::refresh::RefreshOptions { silent_only: args.silent_only };
+    let options = core::refresh::RefreshOptions { silent_only: args.silent_only, ..Default::default() };
     let reply = core::refresh::refresh(&ctx, args.profile.as_deref(), args.server.as_deref(), options)
         .await
         .context("nothing to refresh")?;

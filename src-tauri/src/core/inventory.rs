@@ -98,7 +98,7 @@ impl Inventory {
                             &cache_dir,
                             key,
                             now,
-                            settings.expiring_threshold,
+                            settings.expiring_threshold(),
                             &mut diagnostics,
                         );
                         // botocore renews only sso-session tokens; a legacy token always needs a login.
@@ -134,6 +134,91 @@ impl Inventory {
             servers,
             diagnostics: self.diagnostics.clone(),
         }
+    }
+}
+
+/// One SSO session (or legacy start URL): one token, one login for all its profiles.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    /// What the token file is keyed by: the session name, or the start URL of legacy profiles.
+    pub key: String,
+    /// The sso-session name; `None` for legacy profiles.
+    pub sso_session: Option<String>,
+    pub start_url: Option<String>,
+    pub region: Option<String>,
+    pub token: Token,
+    /// Profiles that use this session's token, sorted.
+    pub profiles: Vec<String>,
+    /// The profile a refresh logs in with (a chained one only when nothing else uses the session).
+    pub login_profile: String,
+    #[serde(skip)]
+    login_profile_is_chained: bool,
+    /// Indexes into [`Inventory::servers`] of the servers that use one of the profiles.
+    pub servers: Vec<usize>,
+}
+
+impl Session {
+    /// A short name for people: the session name, else the start URL.
+    pub fn label(&self) -> &str {
+        self.sso_session.as_deref().or(self.start_url.as_deref()).unwrap_or(&self.key)
+    }
+}
+
+impl Inventory {
+    /// Profiles grouped by the token they share, in order of name.
+    pub fn sessions(&self) -> Vec<Session> {
+        let mut sessions: Vec<Session> = Vec::new();
+        for p in &self.profiles {
+            let (Some(token), Some(key)) = (p.token, p.sso_session.clone().or(p.start_url.clone())) else { continue };
+            let servers = self
+                .servers
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.profile.as_deref() == Some(p.name.as_str()))
+                .map(|(i, _)| i);
+            match sessions.iter_mut().find(|s| s.key == key) {
+                Some(s) => {
+                    s.profiles.push(p.name.clone());
+                    s.servers.extend(servers);
+                    if s.login_profile_is_chained && p.kind != ProfileKind::Chained {
+                        s.login_profile = p.name.clone();
+                        s.login_profile_is_chained = false;
+                    }
+                }
+                None => sessions.push(Session {
+                    key,
+                    sso_session: p.sso_session.clone(),
+                    start_url: p.start_url.clone(),
+                    region: p.region.clone(),
+                    token,
+                    profiles: vec![p.name.clone()],
+                    login_profile: p.name.clone(),
+                    login_profile_is_chained: p.kind == ProfileKind::Chained,
+                    servers: servers.collect(),
+                }),
+            }
+        }
+        sessions.sort_by(|a, b| a.label().cmp(b.label()));
+        for s in &mut sessions {
+            s.servers.sort_unstable();
+        }
+        sessions
+    }
+
+    /// The worst token state over all sessions, if there is any session.
+    pub fn worst_state(&self) -> Option<TokenState> {
+        self.profiles.iter().filter_map(|p| p.token.map(|t| t.state)).max()
+    }
+
+    /// The next time a token changes state by itself: it enters the threshold or expires.
+    pub fn next_change(&self, now: OffsetDateTime, threshold: std::time::Duration) -> Option<OffsetDateTime> {
+        self.profiles
+            .iter()
+            .filter_map(|p| p.token?.expires_at)
+            .flat_map(|t| [t - threshold, t])
+            .filter(|t| *t > now)
+            .min()
     }
 }
 
@@ -182,4 +267,48 @@ fn rfc3339<S: Serializer>(t: &Option<OffsetDateTime>, s: S) -> Result<S::Ok, S::
 
 pub(crate) fn display_path<S: Serializer>(p: &std::path::Path, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&p.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use time::macros::datetime;
+
+    #[test]
+    fn sessions_group_profiles_and_servers_and_tell_the_next_change() {
+        let home = tempfile::tempdir().unwrap();
+        let h = home.path();
+        fs::create_dir_all(h.join(".aws/sso/cache")).unwrap();
+        fs::write(
+            h.join(".aws/config"),
+            "[sso-session lab]\nsso_start_url = https://l\nsso_region = eu-west-1\n\
+             [profile chained]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = dev\n\
+             [profile dev]\nsso_session = lab\n[profile old]\nsso_start_url = https://old\nsso_region = us-east-1\n\
+             [profile plain]\nregion = us-east-1\n",
+        )
+        .unwrap();
+        fs::write(
+            h.join(".claude.json"),
+            r#"{"mcpServers": {"a": {"env": {"AWS_PROFILE": "chained"}}, "b": {"args": ["--profile", "old"]}}}"#,
+        )
+        .unwrap();
+        fs::write(
+            crate::core::sso_cache::token_path(&h.join(".aws/sso/cache"), "lab"),
+            r#"{"accessToken": "x", "expiresAt": "2026-11-22T12:00:00Z"}"#,
+        )
+        .unwrap();
+        let now = datetime!(2026-11-22 11:00:00 UTC);
+        let inv = Inventory::build(&Paths::under(h), &Settings::default(), now);
+        let sessions = inv.sessions();
+        let labels: Vec<_> = sessions.iter().map(|s| s.label()).collect();
+        assert_eq!(labels, ["https://old", "lab"]);
+        let lab = &sessions[1];
+        assert_eq!(lab.profiles, ["chained", "dev"]);
+        assert_eq!(lab.login_profile, "dev", "a chained profile is not the one to log in with");
+        assert_eq!(lab.servers, [0]);
+        assert_eq!(sessions[0].token.state, TokenState::Missing);
+        assert_eq!(inv.worst_state(), Some(TokenState::Missing));
+        assert_eq!(inv.next_change(now, std::time::Duration::from_secs(900)), Some(datetime!(2026-11-22 11:45:00 UTC)));
+    }
 }

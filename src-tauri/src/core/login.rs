@@ -78,6 +78,34 @@ pub enum LoginTarget {
     Session(String),
 }
 
+/// Where to send the user when the sign-in must be finished by hand: the CLI's verification URL
+/// and user code. Only ever shown to the user (the tray window); never logged or returned to an agent.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DevicePrompt {
+    /// The verification URL (with the code filled in, when the CLI printed that form).
+    pub url: String,
+    /// The user code, e.g. `ABCD-EFGH`.
+    pub code: String,
+}
+
+impl std::fmt::Debug for DevicePrompt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DevicePrompt(..)")
+    }
+}
+
+/// Receives the device prompt of a login.
+pub type PromptSink = Arc<dyn Fn(DevicePrompt) + Send + Sync>;
+
+/// How to run a login.
+#[derive(Clone, Default)]
+pub struct LoginOptions {
+    /// Pass `--no-browser`: the user opens the URL themselves.
+    pub no_browser: bool,
+    /// Called once with the URL and code the CLI printed.
+    pub on_prompt: Option<PromptSink>,
+}
+
 /// How a login request ended when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginOutcome {
@@ -108,11 +136,12 @@ impl LoginRunner {
         token_file: &Path,
         timeout: Duration,
         is_fresh: impl Fn() -> bool,
+        options: &LoginOptions,
     ) -> Result<LoginOutcome> {
         let ran = self
             .exclusive(paths, key, token_file, is_fresh, || async {
                 let cli = self.cli.get_or_try_init(|| find_cli(paths)).await?;
-                run_login(cli, paths, target, timeout, &self.running).await
+                run_login(cli, paths, target, timeout, &self.running, options).await
             })
             .await?;
         Ok(if ran.is_some() { LoginOutcome::LoggedIn } else { LoginOutcome::Shared })
@@ -282,9 +311,13 @@ async fn run_login(
     target: &LoginTarget,
     timeout: Duration,
     running: &Arc<Mutex<HashSet<u32>>>,
+    options: &LoginOptions,
 ) -> Result<()> {
     let mut cmd = command(cli, paths);
     cmd.args(["sso", "login"]);
+    if options.no_browser {
+        cmd.arg("--no-browser");
+    }
     match target {
         LoginTarget::Profile(p) => cmd.arg("--profile").arg(p),
         LoginTarget::Session(s) => cmd.arg("--sso-session").arg(s),
@@ -294,8 +327,8 @@ async fn run_login(
     let group = GroupGuard::new(child.id(), running);
     // Both pipes are drained while the CLI runs, so a chatty CLI cannot block on a full pipe.
     // Their text holds the device code and URL, so it is kept only to pick a safe error line.
-    let stdout = tokio::spawn(drain(child.stdout.take()));
-    let mut stderr = tokio::spawn(drain(child.stderr.take()));
+    let stdout = tokio::spawn(drain(child.stdout.take(), options.on_prompt.clone()));
+    let mut stderr = tokio::spawn(drain(child.stderr.take(), options.on_prompt.clone()));
     let status = match tokio::time::timeout(timeout, child.wait()).await {
         Ok(status) => status.map_err(|e| Error::io(cli, e))?,
         Err(_) => {
@@ -326,17 +359,26 @@ async fn run_login(
     })
 }
 
-/// Reads a pipe to its end, keeping only the last few KiB.
-async fn drain(pipe: Option<impl AsyncRead + Unpin>) -> String {
+/// Reads a pipe to its end, keeping only the last few KiB, and hands the device prompt (if the
+/// CLI prints one) to `on_prompt`.
+async fn drain(pipe: Option<impl AsyncRead + Unpin>, on_prompt: Option<PromptSink>) -> String {
     const KEEP: usize = 4096;
     let Some(mut pipe) = pipe else { return String::new() };
     let mut tail = Vec::new();
+    let mut prompt = on_prompt.map(|sink| (PromptParser::default(), sink));
     let mut buf = vec![0u8; 16 * 1024];
     while let Ok(n) = pipe.read(&mut buf).await {
         if n == 0 {
             break;
         }
-        tail.extend_from_slice(buf.get(..n).unwrap_or_default());
+        let chunk = buf.get(..n).unwrap_or_default();
+        if let Some((parser, sink)) = &mut prompt {
+            if let Some(found) = parser.feed(chunk) {
+                sink(found);
+                prompt = None;
+            }
+        }
+        tail.extend_from_slice(chunk);
         if tail.len() > 2 * KEEP {
             tail.drain(..tail.len() - KEEP);
         }
@@ -344,13 +386,58 @@ async fn drain(pipe: Option<impl AsyncRead + Unpin>) -> String {
     String::from_utf8_lossy(&tail).into_owned()
 }
 
+/// Finds the verification URL and user code in the CLI's output, line by line, with a bounded
+/// line buffer (a flood of output cannot grow it).
+#[derive(Default)]
+pub struct PromptParser {
+    line: Vec<u8>,
+    url: Option<String>,
+    url_with_code: Option<String>,
+    code: Option<String>,
+}
+
+impl PromptParser {
+    const MAX_LINE: usize = 2048;
+
+    /// Feeds output; returns the prompt once both URL and code have been seen.
+    pub fn feed(&mut self, bytes: &[u8]) -> Option<DevicePrompt> {
+        for &b in bytes {
+            if b == b'\n' {
+                let line = String::from_utf8_lossy(&self.line).trim().to_owned();
+                self.line.clear();
+                self.line_done(&line);
+            } else if self.line.len() < Self::MAX_LINE {
+                self.line.push(b);
+            }
+        }
+        let code = self.code.clone()?;
+        let url = self.url_with_code.clone().or(self.url.clone())?;
+        Some(DevicePrompt { url, code })
+    }
+
+    fn line_done(&mut self, line: &str) {
+        if line.starts_with("https://") && !line.contains(char::is_whitespace) {
+            if line.contains("user_code=") {
+                self.url_with_code = Some(line.to_owned());
+            } else if self.url.is_none() {
+                self.url = Some(line.to_owned());
+            }
+        } else if is_user_code(line) {
+            self.code = Some(line.to_owned());
+        }
+    }
+}
+
+fn is_user_code(w: &str) -> bool {
+    let parts: Vec<_> = w.split('-').collect();
+    parts.len() == 2
+        && parts.iter().all(|p| p.len() == 4 && p.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
+}
+
 /// The CLI's last error line, unless it could carry a verification URL or a user code.
 fn safe_error_line(stderr: &str) -> Option<String> {
     let line = stderr.lines().map(str::trim).rfind(|l| !l.is_empty())?;
-    let looks_like_code = line.split(|c: char| !c.is_ascii_alphanumeric() && c != '-').any(|w| {
-        let parts: Vec<_> = w.split('-').collect();
-        parts.len() == 2 && parts.iter().all(|p| p.len() == 4 && p.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
-    });
+    let looks_like_code = line.split(|c: char| !c.is_ascii_alphanumeric() && c != '-').any(is_user_code);
     if line.contains("://") || looks_like_code || line.len() > 300 {
         return None;
     }
@@ -455,6 +542,25 @@ mod tests {
         let keys: Vec<_> = env.iter().map(|(k, _)| k.to_str().unwrap()).collect();
         assert_eq!(keys, ["HOME", "DISPLAY", "https_proxy", "PATH"]);
         assert_eq!(env.last().unwrap().1, CHILD_PATH);
+    }
+
+    #[test]
+    fn prompt_is_read_from_the_cli_output() {
+        let out = "Browser will not be automatically opened.\nPlease visit the following URL:\n\n\
+                   https://device.sso.us-east-1.amazonaws.com/\n\nThen enter the code:\n\nWXYZ-1234\n\n\
+                   Alternatively, you may visit the following URL which will autofill the code upon loading:\n\
+                   https://device.sso.us-east-1.amazonaws.com/?user_code=WXYZ-1234\n";
+        let mut p = PromptParser::default();
+        let mut found = None;
+        for chunk in out.as_bytes().chunks(7) {
+            found = found.or(p.feed(chunk));
+        }
+        let found = found.unwrap();
+        assert_eq!(found.code, "WXYZ-1234");
+        assert!(found.url.starts_with("https://device.sso.us-east-1.amazonaws.com/"));
+        let mut flood = PromptParser::default();
+        assert_eq!(flood.feed(&vec![b'x'; 1 << 20]), None);
+        assert!(flood.line.len() <= PromptParser::MAX_LINE);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Everything that knows files and processes, and nothing of any UI.
 
+pub mod atomic_write;
 pub mod aws_config;
 pub mod clients;
 pub mod error;
@@ -27,13 +28,20 @@ pub struct Context {
     pub paths: Paths,
     pub settings: Settings,
     settings_problem: Option<Diagnostic>,
-    pub logins: LoginRunner,
+    /// Shared by every context of the process, so that logins stay single-flight across settings changes.
+    pub logins: std::sync::Arc<LoginRunner>,
 }
 
 impl Context {
     pub fn new(paths: Paths) -> Self {
         let (settings, settings_problem) = Settings::load(&paths);
-        Context { paths, settings, settings_problem, logins: LoginRunner::default() }
+        Context { paths, settings, settings_problem, logins: Default::default() }
+    }
+
+    /// The same paths and login runner with the settings file read again.
+    pub fn reloaded(&self) -> Self {
+        let (settings, settings_problem) = Settings::load(&self.paths);
+        Context { paths: self.paths.clone(), settings, settings_problem, logins: self.logins.clone() }
     }
 
     /// Builds the inventory as of now.

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use crate::core::aws_config::{self, AwsConfig, ProfileKind};
 use crate::core::error::{Error, Result};
 use crate::core::inventory::Server;
-use crate::core::login::{LoginOutcome, LoginTarget};
+use crate::core::login::{LoginOptions, LoginOutcome, LoginTarget};
 use crate::core::silent_refresh;
 use crate::core::sso_cache::{self, TokenState};
 use crate::core::Context;
@@ -33,10 +33,12 @@ pub enum Method {
 }
 
 /// What the caller allows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct RefreshOptions {
-    /// Never open a browser; fail when the refresh token cannot be used.
+    /// Never run a login; fail when the refresh token cannot be used.
     pub silent_only: bool,
+    /// How to run the login when one is needed.
+    pub login: LoginOptions,
 }
 
 /// The answer to a refresh request, in the shape agents already rely on.
@@ -103,7 +105,7 @@ async fn refresh_profile(ctx: &Context, name: &str, options: RefreshOptions) -> 
     let key = info.cache_key().ok_or_else(|| Error::NotSso { name: name.to_owned() })?;
     let cache_dir = ctx.paths.sso_cache_dir();
     let token_file = sso_cache::token_path(&cache_dir, key);
-    let threshold = ctx.settings.expiring_threshold;
+    let threshold = ctx.settings.expiring_threshold();
     let current = || sso_cache::read_status(&cache_dir, key, now(), threshold, &mut Vec::new());
     let is_fresh = || current().state < TokenState::Expired;
 
@@ -128,7 +130,7 @@ async fn refresh_profile(ctx: &Context, name: &str, options: RefreshOptions) -> 
             tracing::info!("{e}");
             let outcome = ctx
                 .logins
-                .login(&ctx.paths, key, &target, &token_file, ctx.settings.login_timeout, is_fresh)
+                .login(&ctx.paths, key, &target, &token_file, ctx.settings.login_timeout(), is_fresh, &options.login)
                 .await?;
             (outcome, Method::Browser)
         }

@@ -1,53 +1,76 @@
-//! The app's settings file (`<config dir>/aws-sso-tray/settings.json`), read by every front.
+//! The app's settings file (`<config dir>/aws-sso-tray/settings.json`), read by every front and
+//! written by the tray's settings view. The file format is this struct, camelCase, every key optional.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+use crate::core::atomic_write::write_atomically;
+use crate::core::error::{Error, Result};
 use crate::core::paths::Paths;
 use crate::core::read::{self, Diagnostic};
 
-/// User settings with their defaults filled in.
-#[derive(Debug, Clone, PartialEq)]
+/// User settings; missing keys take their defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Settings {
-    /// Extra folders searched for project-scope MCP configs.
+    /// Extra folders searched for project-scope MCP configs (absolute paths).
     pub project_roots: Vec<PathBuf>,
-    /// A token with less than this left is reported as `expiring`.
-    pub expiring_threshold: Duration,
+    /// A token with less than this many minutes left is `expiring`.
+    pub expiring_threshold_minutes: u64,
     /// How long the user has to finish a browser sign-in before the login is stopped.
-    pub login_timeout: Duration,
-    /// Renew refreshable sessions before they expire; `None` leaves it to the front's default
+    pub login_timeout_seconds: u64,
+    /// Renew refreshable sessions before they expire; unset means the front's default
     /// (on in the tray, off in the MCP server).
     pub keep_alive: Option<bool>,
-    /// How long before expiry keep-alive renews a session.
-    pub keep_alive_lead: Duration,
+    /// How many minutes before expiry keep-alive renews a session.
+    pub keep_alive_minutes: u64,
+    /// Notify when a session enters the expiring threshold.
+    pub notify_before_expiry: bool,
+    /// Notify when a session expires.
+    pub notify_at_expiry: bool,
+    /// Notify when a refresh from the tray succeeds or fails.
+    pub notify_refresh_result: bool,
+    /// Start the tray when the user logs in.
+    pub start_at_login: bool,
+    /// List MCP servers that use no AWS profile, and profiles without SSO.
+    pub show_non_aws: bool,
+    /// Never open a browser for a login; show the verification URL and code in the window instead.
+    pub login_without_browser: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             project_roots: Vec::new(),
-            expiring_threshold: Duration::from_secs(15 * 60),
-            login_timeout: Duration::from_secs(120),
+            expiring_threshold_minutes: 15,
+            login_timeout_seconds: 120,
             keep_alive: None,
-            keep_alive_lead: Duration::from_secs(10 * 60),
+            keep_alive_minutes: 10,
+            notify_before_expiry: true,
+            notify_at_expiry: true,
+            notify_refresh_result: true,
+            start_at_login: false,
+            show_non_aws: false,
+            login_without_browser: false,
         }
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SettingsFile {
-    #[serde(default)]
-    project_roots: Vec<PathBuf>,
-    expiring_threshold_minutes: Option<u64>,
-    login_timeout_seconds: Option<u64>,
-    keep_alive: Option<bool>,
-    keep_alive_minutes: Option<u64>,
-}
-
 impl Settings {
+    pub fn expiring_threshold(&self) -> Duration {
+        Duration::from_secs(self.expiring_threshold_minutes.saturating_mul(60))
+    }
+
+    pub fn login_timeout(&self) -> Duration {
+        Duration::from_secs(self.login_timeout_seconds.max(1))
+    }
+
+    pub fn keep_alive_lead(&self) -> Duration {
+        Duration::from_secs(self.keep_alive_minutes.saturating_mul(60))
+    }
+
     /// Loads the settings file; a missing file gives the defaults, a broken one the defaults and a diagnostic.
     pub fn load(paths: &Paths) -> (Settings, Option<Diagnostic>) {
         let path = paths.settings_file();
@@ -57,30 +80,27 @@ impl Settings {
             Err(d) => return (Settings::default(), Some(d)),
         };
         let parsed = read::jsonc(&path, &text).and_then(|v| {
-            serde_json::from_value::<SettingsFile>(v)
-                .map_err(|e| Diagnostic::new(&path, None, format!("invalid settings: {e}")))
+            serde_json::from_value::<Settings>(v)
+                .map_err(|e| Diagnostic::new(&path, None, format!("invalid settings, defaults used: {e}")))
         });
         match parsed {
-            Ok(f) => {
-                let d = Settings::default();
-                let settings = Settings {
-                    project_roots: f.project_roots.into_iter().filter(|p| p.is_absolute()).collect(),
-                    expiring_threshold: f
-                        .expiring_threshold_minutes
-                        .map_or(d.expiring_threshold, |m| Duration::from_secs(m.saturating_mul(60))),
-                    login_timeout: f
-                        .login_timeout_seconds
-                        .filter(|s| *s > 0)
-                        .map_or(d.login_timeout, Duration::from_secs),
-                    keep_alive: f.keep_alive,
-                    keep_alive_lead: f
-                        .keep_alive_minutes
-                        .map_or(d.keep_alive_lead, |m| Duration::from_secs(m.saturating_mul(60))),
-                };
-                (settings, None)
+            Ok(mut s) => {
+                s.project_roots.retain(|p| p.is_absolute());
+                (s, None)
             }
             Err(diag) => (Settings::default(), Some(diag)),
         }
+    }
+
+    /// Writes the settings file atomically.
+    pub fn save(&self, paths: &Paths) -> Result<()> {
+        let path = paths.settings_file();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let mut body = serde_json::to_vec_pretty(self).map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
+        body.push(b'\n');
+        write_atomically(&path, &body, || Ok(()))
     }
 }
 
@@ -101,8 +121,8 @@ mod tests {
         let (s, diag) = Settings::load(&paths);
         assert_eq!(diag, None);
         assert_eq!(s.project_roots, vec![PathBuf::from("/srv/code")]);
-        assert_eq!(s.login_timeout, Duration::from_secs(5));
-        assert_eq!(s.expiring_threshold, Duration::from_secs(900));
+        assert_eq!(s.login_timeout(), Duration::from_secs(5));
+        assert_eq!(s.expiring_threshold(), Duration::from_secs(900));
     }
 
     #[test]
@@ -114,5 +134,14 @@ mod tests {
         let (s, diag) = Settings::load(&paths);
         assert_eq!(s, Settings::default());
         assert!(diag.is_some());
+    }
+
+    #[test]
+    fn save_then_load_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::under(dir.path());
+        let s = Settings { expiring_threshold_minutes: 30, keep_alive: Some(false), show_non_aws: true, ..Settings::default() };
+        s.save(&paths).unwrap();
+        assert_eq!(Settings::load(&paths), (s, None));
     }
 }
