@@ -19,8 +19,29 @@ pub struct Cli {
     /// Serve the Model Context Protocol on stdin/stdout (for MCP clients).
     #[arg(long)]
     pub mcp: bool,
+    /// Start the tray with its window open (or open the window of the running tray).
+    #[arg(long, conflicts_with = "mcp")]
+    pub show: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// What the process runs as.
+#[derive(Debug)]
+pub enum Mode {
+    Tray { show: bool },
+    Mcp,
+    Command(Command),
+}
+
+impl Cli {
+    pub fn mode(self) -> Mode {
+        match (self.mcp, self.command) {
+            (true, _) => Mode::Mcp,
+            (false, Some(c)) => Mode::Command(c),
+            (false, None) => Mode::Tray { show: self.show },
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,4 +3,6 @@
 
 pub mod cli;
 pub mod core;
+#[cfg(feature = "desktop")]
+pub mod desktop;
 pub mod mcp;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use aws_sso_tray::cli::{self, Cli, Command};
+use aws_sso_tray::cli::{self, Cli, Command, Mode};
 use aws_sso_tray::core::{Context, Paths};
 
 fn main() -> ExitCode {
@@ -28,21 +28,33 @@ fn main() -> ExitCode {
 
 fn run(args: Cli) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(Paths::from_process_env());
+    let command = match args.mode() {
+        Mode::Tray { show } => return tray(ctx, show),
+        Mode::Mcp => None,
+        Mode::Command(c) => Some(c),
+    };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let result = match (args.mcp, args.command) {
-        (true, _) => runtime.block_on(aws_sso_tray::mcp::serve(Arc::new(ctx))).map(|()| ExitCode::SUCCESS),
-        (false, Some(Command::Status { json })) => cli::status(&ctx, json).map(|()| ExitCode::SUCCESS),
-        (false, Some(Command::Refresh(r))) => runtime
+    let result = match command {
+        None => runtime.block_on(aws_sso_tray::mcp::serve(Arc::new(ctx))).map(|()| ExitCode::SUCCESS),
+        Some(Command::Status { json }) => cli::status(&ctx, json).map(|()| ExitCode::SUCCESS),
+        Some(Command::Refresh(r)) => runtime
             .block_on(cli::refresh(ctx, r))
             .map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }),
-        (false, None) => {
-            eprintln!(
-                "aws-sso-tray: the tray is not available in this build yet; use `--mcp`, `status` or `refresh` (see --help)"
-            );
-            Ok(ExitCode::from(2))
-        }
     };
     // Blocking stdin reads must not hold the process open after the protocol ended.
     runtime.shutdown_timeout(Duration::from_millis(100));
     result
 }
+
+#[cfg(feature = "desktop")]
+fn tray(ctx: Context, show: bool) -> anyhow::Result<ExitCode> {
+    aws_sso_tray::desktop::run(ctx, show)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "desktop"))]
+fn tray(_ctx: Context, _show: bool) -> anyhow::Result<ExitCode> {
+    eprintln!("aws-sso-tray: this build has no tray (built without the `desktop` feature); use `--mcp`, `status` or `refresh`, see --help");
+    Ok(ExitCode::from(2))
+}
+

@@ -159,6 +159,21 @@ pub struct Session {
 }
 
 impl Session {
+    #[cfg(test)]
+    pub fn for_test(name: &str, token: Token) -> Self {
+        Session {
+            key: name.to_owned(),
+            sso_session: Some(name.to_owned()),
+            start_url: None,
+            region: None,
+            token,
+            profiles: vec![format!("{name}-profile")],
+            login_profile: format!("{name}-profile"),
+            login_profile_is_chained: false,
+            servers: vec![],
+        }
+    }
+
     /// A short name for people: the session name, else the start URL.
     pub fn label(&self) -> &str {
         self.sso_session.as_deref().or(self.start_url.as_deref()).unwrap_or(&self.key)

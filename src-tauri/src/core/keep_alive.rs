@@ -109,10 +109,22 @@ impl KeepAlive {
     }
 }
 
-/// Runs keep-alive until the task is dropped, reporting each renewal to `on_event`.
-pub async fn run(ctx: Arc<Context>, lead: Duration, on_event: impl Fn(Event)) {
-    let mut schedule = KeepAlive::new(lead);
+/// Runs keep-alive until the task is dropped, reporting each renewal to `on_event`. `current`
+/// gives the context to use now, or `None` while keep-alive is switched off; the lead time is
+/// read from its settings each round.
+pub async fn run(current: impl Fn() -> Option<Arc<Context>>, on_event: impl Fn(Event)) {
+    let mut schedule: Option<KeepAlive> = None;
     loop {
+        let Some(ctx) = current() else {
+            schedule = None;
+            tokio::time::sleep(MAX_SLEEP).await;
+            continue;
+        };
+        let lead = ctx.settings.keep_alive_lead();
+        let schedule = match &mut schedule {
+            Some(s) if s.lead == lead => s,
+            slot => slot.insert(KeepAlive::new(lead)),
+        };
         let inv = {
             let ctx = ctx.clone();
             match tokio::task::spawn_blocking(move || ctx.inventory()).await {
@@ -136,14 +148,11 @@ pub async fn run(ctx: Arc<Context>, lead: Duration, on_event: impl Fn(Event)) {
                 }
             }
         }
-        let now = OffsetDateTime::now_utc();
-        let sleep = next
-            .map(|n| Duration::try_from(n - now).unwrap_or(Duration::ZERO))
-            .unwrap_or(MAX_SLEEP)
-            .min(MAX_SLEEP);
         // After renewals, look again at once: the new expiries set the next wake-up.
         if due.is_empty() {
-            tokio::time::sleep(sleep.max(Duration::from_secs(1))).await;
+            let now = OffsetDateTime::now_utc();
+            let sleep = next.map_or(MAX_SLEEP, |n| Duration::try_from(n - now).unwrap_or(Duration::ZERO));
+            tokio::time::sleep(sleep.clamp(Duration::from_secs(1), MAX_SLEEP)).await;
         }
     }
 }

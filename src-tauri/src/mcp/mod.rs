@@ -23,8 +23,8 @@ pub async fn serve(ctx: Arc<Context>) -> anyhow::Result<()> {
     let service = AwsSsoServer::new(ctx.clone()).serve((stdin, tokio::io::stdout())).await?;
     // Opt-in here: several clients may each run a server; they share renewals through the session lock.
     let keep_alive = ctx.settings.keep_alive.unwrap_or(false).then(|| {
-        let lead = ctx.settings.keep_alive_lead();
-        tokio::spawn(keep_alive::run(ctx.clone(), lead, |event| match event {
+        let current = ctx.clone();
+        tokio::spawn(keep_alive::run(move || Some(current.clone()), |event| match event {
             keep_alive::Event::Renewed { session, expires_at } => {
                 tracing::info!(%session, expires_at = %sso_cache::format_time(expires_at), "session renewed")
             }

@@ -49,17 +49,25 @@ pub struct Discovery {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Every user-scope client file, whether or not it exists (for watching).
+pub fn user_files(paths: &Paths) -> Vec<PathBuf> {
+    CLIENTS
+        .iter()
+        .flat_map(|c| c.user.iter())
+        .map(|(base, rel, _)| match base {
+            Base::Home => paths.home.join(rel),
+            Base::Config => paths.config_dir.join(rel),
+        })
+        .collect()
+}
+
 /// Reads every known client file: user scope first, then each project root.
 pub fn discover(paths: &Paths, settings: &Settings) -> Discovery {
     let mut run = Run { found: Discovery::default(), seen: HashSet::new(), claude_projects: Vec::new() };
-    for client in CLIENTS {
-        for (base, rel, format) in client.user {
-            let dir = match base {
-                Base::Home => &paths.home,
-                Base::Config => &paths.config_dir,
-            };
-            run.file(client.id, &dir.join(rel), *format, Scope::User, None);
-        }
+    let user_paths = user_files(paths);
+    let user_entries = CLIENTS.iter().flat_map(|c| c.user.iter().map(move |(_, _, format)| (c.id, *format)));
+    for ((client, format), path) in user_entries.zip(&user_paths) {
+        run.file(client, path, format, Scope::User, None);
     }
     let roots = project_roots(paths, settings, std::mem::take(&mut run.claude_projects));
     for (root, client, rel, format) in project_candidates(&roots) {

@@ -1,0 +1,181 @@
+//! The tray app (feature `desktop`): tray menu, on-demand window, notifications, file watching
+//! and keep-alive, all over the same core as the MCP server and the CLI.
+
+mod commands;
+mod notify;
+mod state;
+mod tray;
+mod watch;
+
+use std::sync::{Arc, OnceLock};
+
+use tauri::{AppHandle, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder};
+use time::UtcOffset;
+
+use crate::core::keep_alive;
+use crate::core::label::sanitize_label;
+use crate::core::login::{LoginOptions, PromptSink};
+use crate::core::refresh::{self, RefreshOptions};
+use crate::core::Context;
+
+use notify::Note;
+use state::AppState;
+
+const WINDOW: &str = "main";
+
+static LOCAL_OFFSET: OnceLock<UtcOffset> = OnceLock::new();
+
+/// The local UTC offset, read once at start (reading it later, with threads running, is unsound on Linux).
+pub fn local_offset() -> UtcOffset {
+    *LOCAL_OFFSET.get().unwrap_or(&UtcOffset::UTC)
+}
+
+/// Runs the tray until the user quits. `show` opens the window at start.
+pub fn run(ctx: Context, show: bool) -> anyhow::Result<()> {
+    let _ = LOCAL_OFFSET.set(UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC));
+    let app = tauri::Builder::default()
+        // First: a second start hands its arguments to this instance and exits.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| open_window(app, None)))
+        .plugin(tauri_plugin_shell::init())
+        .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, None))
+        .manage(AppState::new(ctx))
+        .invoke_handler(tauri::generate_handler![
+            commands::get_view,
+            commands::refresh_session,
+            commands::open_config,
+            commands::open_portal,
+            commands::save_settings,
+        ])
+        .setup(move |app| {
+            tray::create(app.handle())?;
+            watch::spawn(app.handle().clone());
+            spawn_keep_alive(app.handle().clone());
+            if show {
+                open_window(app.handle(), None);
+            }
+            Ok(())
+        })
+        .build(tauri::generate_context!())?;
+    app.run(|_, event| {
+        // Closing the window destroys it (WebKit's processes go with it); the tray stays.
+        if let RunEvent::ExitRequested { api, code: None, .. } = event {
+            api.prevent_exit();
+        }
+    });
+    Ok(())
+}
+
+/// Shows the window, creating it if needed; `section` selects a part of the page.
+pub fn open_window(app: &AppHandle, section: Option<&str>) {
+    let hash = section.map(|s| format!("#{s}")).unwrap_or_default();
+    if let Some(w) = app.get_webview_window(WINDOW) {
+        let _ = w.show();
+        let _ = w.unminimize();
+        let _ = w.set_focus();
+        if section.is_some() {
+            let _ = w.eval(format!("location.hash = {:?}", hash));
+        }
+        return;
+    }
+    let built = WebviewWindowBuilder::new(app, WINDOW, WebviewUrl::App(format!("index.html{hash}").into()))
+        .title("AWS SSO sessions")
+        .inner_size(900.0, 620.0)
+        .min_inner_size(480.0, 320.0)
+        .build();
+    if let Err(e) = built {
+        tracing::warn!("cannot open the window: {e}");
+    }
+}
+
+/// Starts a refresh of session `key` unless one is running; the outcome is a notification.
+pub fn start_refresh(app: &AppHandle, key: String) {
+    let state = app.state::<AppState>();
+    let Some(session) = state.inventory().sessions().into_iter().find(|s| s.key == key) else { return };
+    if !state.start_refresh(&key) {
+        return;
+    }
+    state.changed.notify_one();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let state = app.state::<AppState>();
+        let ctx = state.ctx();
+        let no_browser = ctx.settings.login_without_browser || !has_display(&ctx);
+        let sink: PromptSink = {
+            let (app, key, label) = (app.clone(), key.clone(), sanitize_label(session.label()));
+            Arc::new(move |prompt| {
+                let state = app.state::<AppState>();
+                let note = Note {
+                    summary: format!("Sign in to AWS SSO session {label}"),
+                    body: format!("Open {} and enter the code {}.", prompt.url, prompt.code),
+                    refresh: None,
+                };
+                state.set_prompt(&key, prompt);
+                state.changed.notify_one();
+                if no_browser {
+                    open_window(&app, None);
+                    show_notes(&app, vec![note]);
+                }
+            })
+        };
+        let options = RefreshOptions {
+            silent_only: false,
+            login: LoginOptions { no_browser, on_prompt: Some(sink) },
+        };
+        let reply = refresh::refresh(&ctx, Some(&session.login_profile), None, options).await;
+        state.end_refresh(&key);
+        state.changed.notify_one();
+        if ctx.settings.notify_refresh_result {
+            let label = sanitize_label(session.label());
+            let note = match reply {
+                Ok(r) if r.success => Note { summary: format!("AWS SSO session {label} refreshed"), body: r.message, refresh: None },
+                Ok(r) => Note { summary: format!("Refreshing {label} failed"), body: r.message, refresh: Some(key.clone()) },
+                Err(e) => Note { summary: format!("Refreshing {label} failed"), body: e.to_string(), refresh: None },
+            };
+            show_notes(&app, vec![note]);
+        }
+    });
+}
+
+/// Shows notes off the event loop (the D-Bus call blocks); a "Refresh" action starts a refresh.
+pub fn show_notes(app: &AppHandle, notes: Vec<Note>) {
+    for note in notes {
+        let app = app.clone();
+        tauri::async_runtime::spawn_blocking(move || {
+            let on_refresh = {
+                let app = app.clone();
+                move |key: String| start_refresh(&app, key)
+            };
+            app.state::<AppState>().notifier.show(note, on_refresh);
+        });
+    }
+}
+
+fn has_display(ctx: &Context) -> bool {
+    if !cfg!(all(unix, not(target_os = "macos"))) {
+        return true;
+    }
+    ctx.paths.login_env.iter().any(|(k, v)| (k == "DISPLAY" || k == "WAYLAND_DISPLAY") && !v.is_empty())
+}
+
+/// Keep-alive, on by default here: sessions with a refresh token are renewed before they expire.
+fn spawn_keep_alive(app: AppHandle) {
+    let current = {
+        let app = app.clone();
+        move || {
+            let ctx = app.state::<AppState>().ctx();
+            ctx.settings.keep_alive.unwrap_or(true).then_some(ctx)
+        }
+    };
+    tauri::async_runtime::spawn(keep_alive::run(current, move |event| {
+        let state = app.state::<AppState>();
+        state.changed.notify_one();
+        if let keep_alive::Event::Failed { session, reason, gave_up: true } = event {
+            let note = Note {
+                summary: format!("AWS SSO session {} needs a sign-in", sanitize_label(&session)),
+                body: reason,
+                refresh: Some(session),
+            };
+            show_notes(&app, vec![note]);
+        }
+    }));
+}

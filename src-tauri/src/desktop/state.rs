@@ -1,0 +1,91 @@
+//! What the desktop front keeps between events: the core context, the last inventory, and the
+//! sessions being refreshed. Held by Tauri (`app.manage`), reached through `State`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+
+use tokio::sync::Notify;
+
+use crate::core::inventory::Inventory;
+use crate::core::login::DevicePrompt;
+use crate::core::Context;
+
+use super::notify::Notifier;
+
+pub struct AppState {
+    ctx: RwLock<Arc<Context>>,
+    inventory: RwLock<Arc<Inventory>>,
+    /// Session keys with a refresh under way.
+    refreshing: Mutex<HashSet<String>>,
+    /// Sign-in prompts to show in the window while a login without browser waits for the user.
+    prompts: Mutex<HashMap<String, DevicePrompt>>,
+    /// Wakes the update loop: files changed, a refresh ended, settings were saved.
+    pub changed: Notify,
+    pub notifier: Notifier,
+}
+
+fn read<T: Clone>(l: &RwLock<T>) -> T {
+    l.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+fn write<T>(l: &RwLock<T>, v: T) {
+    *l.write().unwrap_or_else(|e| e.into_inner()) = v;
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl AppState {
+    pub fn new(ctx: Context) -> Self {
+        let notifier = Notifier::new(&ctx.paths);
+        AppState {
+            inventory: RwLock::new(Arc::new(Inventory { servers: vec![], profiles: vec![], diagnostics: vec![] })),
+            ctx: RwLock::new(Arc::new(ctx)),
+            refreshing: Mutex::default(),
+            prompts: Mutex::default(),
+            changed: Notify::new(),
+            notifier,
+        }
+    }
+
+    pub fn ctx(&self) -> Arc<Context> {
+        read(&self.ctx)
+    }
+
+    /// Reads the settings file again (after the window saved it).
+    pub fn reload_settings(&self) {
+        let next = Arc::new(self.ctx().reloaded());
+        write(&self.ctx, next);
+    }
+
+    pub fn inventory(&self) -> Arc<Inventory> {
+        read(&self.inventory)
+    }
+
+    pub fn set_inventory(&self, inv: Inventory) {
+        write(&self.inventory, Arc::new(inv));
+    }
+
+    /// Marks a session as refreshing; false if it already was.
+    pub fn start_refresh(&self, key: &str) -> bool {
+        lock(&self.refreshing).insert(key.to_owned())
+    }
+
+    pub fn end_refresh(&self, key: &str) {
+        lock(&self.refreshing).remove(key);
+        lock(&self.prompts).remove(key);
+    }
+
+    pub fn refreshing(&self) -> HashSet<String> {
+        lock(&self.refreshing).clone()
+    }
+
+    pub fn set_prompt(&self, key: &str, prompt: DevicePrompt) {
+        lock(&self.prompts).insert(key.to_owned(), prompt);
+    }
+
+    pub fn prompts(&self) -> HashMap<String, DevicePrompt> {
+        lock(&self.prompts).clone()
+    }
+}

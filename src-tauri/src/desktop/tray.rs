@@ -1,0 +1,237 @@
+//! The tray icon and its menu, rebuilt from the inventory whenever it changes.
+
+use tauri::image::Image;
+use tauri::menu::{IsMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu};
+use tauri::tray::TrayIconBuilder;
+use tauri::{AppHandle, Manager, Runtime};
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::core::clients::client_name;
+use crate::core::inventory::{Inventory, Session};
+use crate::core::label::sanitize_label;
+use crate::core::sso_cache::TokenState;
+
+use super::state::AppState;
+
+const TRAY_ID: &str = "main";
+
+/// Every actionable menu entry. Ids are strings in the menu; this is their typed form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MenuId {
+    Refresh(String),
+    RefreshExpired,
+    OpenWindow,
+    Settings,
+    Quit,
+}
+
+impl MenuId {
+    pub fn as_id(&self) -> String {
+        match self {
+            MenuId::Refresh(key) => format!("refresh:{key}"),
+            MenuId::RefreshExpired => "refresh-expired".into(),
+            MenuId::OpenWindow => "open".into(),
+            MenuId::Settings => "settings".into(),
+            MenuId::Quit => "quit".into(),
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Self> {
+        Some(match id {
+            "refresh-expired" => MenuId::RefreshExpired,
+            "open" => MenuId::OpenWindow,
+            "settings" => MenuId::Settings,
+            "quit" => MenuId::Quit,
+            _ => MenuId::Refresh(id.strip_prefix("refresh:")?.to_owned()),
+        })
+    }
+}
+
+/// The icon for the worst state: valid (or nothing to watch), expiring, expired or never logged in.
+pub fn icon_for(worst: Option<TokenState>) -> (&'static str, &'static [u8]) {
+    match worst {
+        None | Some(TokenState::Valid) => ("valid", include_bytes!("../../../icons/tray-valid.png")),
+        Some(TokenState::Expiring) => ("expiring", include_bytes!("../../../icons/tray-expiring.png")),
+        Some(TokenState::Expired | TokenState::Missing) => ("expired", include_bytes!("../../../icons/tray-expired.png")),
+    }
+}
+
+/// "3 sessions: 1 expires in 9 min, 1 expired".
+pub fn summary(sessions: &[Session], now: OffsetDateTime) -> String {
+    let n = sessions.len();
+    let mut parts = Vec::new();
+    let soonest = sessions
+        .iter()
+        .filter(|s| s.token.state == TokenState::Expiring)
+        .filter_map(|s| s.token.expires_at)
+        .min();
+    let expiring = sessions.iter().filter(|s| s.token.state == TokenState::Expiring).count();
+    if let Some(at) = soonest {
+        parts.push(format!("{expiring} expires in {} min", (at - now).whole_minutes().max(0)));
+    }
+    let expired = sessions.iter().filter(|s| s.token.state == TokenState::Expired).count();
+    if expired > 0 {
+        parts.push(format!("{expired} expired"));
+    }
+    let missing = sessions.iter().filter(|s| s.token.state == TokenState::Missing).count();
+    if missing > 0 {
+        parts.push(format!("{missing} never logged in"));
+    }
+    let noun = if n == 1 { "session" } else { "sessions" };
+    match (n, parts.is_empty()) {
+        (0, _) => "No AWS SSO sessions in use".into(),
+        (_, true) => format!("{n} {noun}: all valid"),
+        _ => format!("{n} {noun}: {}", parts.join(", ")),
+    }
+}
+
+/// The menu line of a session: its name and how long it has.
+pub fn session_title(s: &Session, refreshing: bool, offset: UtcOffset) -> String {
+    let label = sanitize_label(s.label());
+    if refreshing {
+        return format!("{label} — refreshing…");
+    }
+    let at = |t: OffsetDateTime| {
+        let t = t.to_offset(offset);
+        format!("{:02}:{:02}", t.hour(), t.minute())
+    };
+    match (s.token.state, s.token.expires_at) {
+        (TokenState::Valid, Some(t)) => format!("{label} — valid until {}", at(t)),
+        (TokenState::Expiring, Some(t)) => format!("{label} — expires at {} (soon)", at(t)),
+        (TokenState::Expired, _) => format!("{label} — expired"),
+        _ => format!("{label} — never logged in"),
+    }
+}
+
+fn build_menu<R: Runtime>(app: &AppHandle<R>, inv: &Inventory) -> tauri::Result<Menu<R>> {
+    let state = app.state::<AppState>();
+    let refreshing = state.refreshing();
+    let ctx = state.ctx();
+    let offset = super::local_offset();
+    let menu = Menu::new(app)?;
+    let sessions = inv.sessions();
+    for s in &sessions {
+        let busy = refreshing.contains(&s.key);
+        let sub = Submenu::new(app, session_title(s, busy, offset), true)?;
+        let label = if busy { "Refreshing…" } else { "Refresh" };
+        sub.append(&MenuItem::with_id(app, MenuId::Refresh(s.key.clone()).as_id(), label, !busy, None::<&str>)?)?;
+        sub.append(&PredefinedMenuItem::separator(app)?)?;
+        for p in &s.profiles {
+            sub.append(&info(app, format!("Profile {}", sanitize_label(p)))?)?;
+        }
+        for &i in &s.servers {
+            if let Some(server) = inv.servers.get(i) {
+                let text = format!("Server {} ({})", sanitize_label(&server.name), client_name(server.client));
+                sub.append(&info(app, text)?)?;
+            }
+        }
+        menu.append(&sub)?;
+    }
+    if sessions.is_empty() {
+        menu.append(&info(app, "No AWS SSO sessions in use".into())?)?;
+    }
+    if ctx.settings.show_non_aws {
+        let others: Vec<_> = inv.servers.iter().filter(|s| s.profile.is_none()).collect();
+        if !others.is_empty() {
+            let sub = Submenu::new(app, format!("Servers without AWS ({})", others.len()), true)?;
+            for s in others {
+                sub.append(&info(app, format!("{} ({})", sanitize_label(&s.name), client_name(s.client)))?)?;
+            }
+            menu.append(&sub)?;
+        }
+    }
+    let any_expired = sessions.iter().any(|s| s.token.state >= TokenState::Expired);
+    let items: [&dyn IsMenuItem<R>; 5] = [
+        &PredefinedMenuItem::separator(app)?,
+        &MenuItem::with_id(app, MenuId::RefreshExpired.as_id(), "Refresh all expired", any_expired, None::<&str>)?,
+        &MenuItem::with_id(app, MenuId::OpenWindow.as_id(), "Open window", true, None::<&str>)?,
+        &MenuItem::with_id(app, MenuId::Settings.as_id(), "Settings…", true, None::<&str>)?,
+        &MenuItem::with_id(app, MenuId::Quit.as_id(), "Quit", true, None::<&str>)?,
+    ];
+    menu.append_items(&items)?;
+    Ok(menu)
+}
+
+fn info<R: Runtime>(app: &AppHandle<R>, text: String) -> tauri::Result<MenuItem<R>> {
+    MenuItem::new(app, text, false, None::<&str>)
+}
+
+/// Creates the tray icon (once, at start).
+pub fn create(app: &AppHandle) -> tauri::Result<()> {
+    let (_, bytes) = icon_for(None);
+    TrayIconBuilder::with_id(TRAY_ID)
+        .icon(Image::from_bytes(bytes)?)
+        .tooltip("aws-sso-tray")
+        .menu(&Menu::new(app)?)
+        .show_menu_on_left_click(true)
+        .on_menu_event(on_menu_event)
+        .build(app)?;
+    Ok(())
+}
+
+/// Brings the icon, tooltip and menu in line with `inv`.
+pub fn update(app: &AppHandle, inv: &Inventory) -> tauri::Result<()> {
+    let Some(tray) = app.tray_by_id(TRAY_ID) else { return Ok(()) };
+    let (_, bytes) = icon_for(inv.worst_state());
+    tray.set_icon(Some(Image::from_bytes(bytes)?))?;
+    tray.set_tooltip(Some(summary(&inv.sessions(), OffsetDateTime::now_utc())))?;
+    tray.set_menu(Some(build_menu(app, inv)?))?;
+    Ok(())
+}
+
+fn on_menu_event(app: &AppHandle, event: MenuEvent) {
+    match MenuId::from_id(event.id().as_ref()) {
+        Some(MenuId::Refresh(key)) => super::start_refresh(app, key),
+        Some(MenuId::RefreshExpired) => refresh_expired(app),
+        Some(MenuId::OpenWindow) => super::open_window(app, None),
+        Some(MenuId::Settings) => super::open_window(app, Some("settings")),
+        Some(MenuId::Quit) => app.exit(0),
+        None => {}
+    }
+}
+
+fn refresh_expired(app: &AppHandle) {
+    let inv = app.state::<AppState>().inventory();
+    for s in inv.sessions().into_iter().filter(|s| s.token.state >= TokenState::Expired) {
+        super::start_refresh(app, s.key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::inventory::Token;
+    use time::macros::datetime;
+
+    #[test]
+    fn menu_ids_round_trip() {
+        for id in [
+            MenuId::Refresh("lab".into()),
+            MenuId::Refresh("https://x.awsapps.com/start/#/".into()),
+            MenuId::RefreshExpired,
+            MenuId::OpenWindow,
+            MenuId::Settings,
+            MenuId::Quit,
+        ] {
+            assert_eq!(MenuId::from_id(&id.as_id()), Some(id));
+        }
+        assert_eq!(MenuId::from_id("info"), None);
+    }
+
+    #[test]
+    fn summary_and_titles_tell_the_worst_first() {
+        let now = datetime!(2026-11-22 12:00:00 UTC);
+        let t = |state, at| Token { state, expires_at: at, refreshable: false };
+        let sessions = [
+            Session::for_test("a", t(TokenState::Valid, Some(datetime!(2026-11-22 18:00:00 UTC)))),
+            Session::for_test("b", t(TokenState::Expiring, Some(datetime!(2026-11-22 12:09:00 UTC)))),
+            Session::for_test("c", t(TokenState::Expired, Some(datetime!(2026-11-22 11:00:00 UTC)))),
+        ];
+        assert_eq!(summary(&sessions, now), "3 sessions: 1 expires in 9 min, 1 expired");
+        assert_eq!(summary(&sessions[..1], now), "1 session: all valid");
+        assert_eq!(session_title(&sessions[0], false, UtcOffset::UTC), "a — valid until 18:00");
+        assert_eq!(session_title(&sessions[2], false, UtcOffset::UTC), "c — expired");
+        assert_eq!(session_title(&sessions[2], true, UtcOffset::UTC), "c — refreshing…");
+        assert_eq!(icon_for(Some(TokenState::Missing)).0, "expired");
+    }
+}

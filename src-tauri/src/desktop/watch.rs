@@ -1,0 +1,130 @@
+//! Keeps the inventory current without polling: file events (debounced) on the client configs,
+//! the AWS config and the SSO cache, plus one timer set to the next state change.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::RecursiveMode;
+use notify_debouncer_full::{new_debouncer, DebounceEventResult};
+use tauri::{AppHandle, Emitter, Manager};
+use time::OffsetDateTime;
+
+use crate::core::clients;
+use crate::core::inventory::Inventory;
+use crate::core::Context;
+
+use super::state::AppState;
+
+/// Files whose change matters, and the folders to watch for them.
+struct Interest {
+    files: BTreeSet<PathBuf>,
+    cache_dir: PathBuf,
+}
+
+impl Interest {
+    fn of(ctx: &Context, inv: &Inventory) -> Self {
+        let mut files: BTreeSet<PathBuf> = clients::user_files(&ctx.paths).into_iter().collect();
+        files.extend(inv.servers.iter().map(|s| s.config_path.clone()));
+        files.insert(ctx.paths.aws_config.clone());
+        files.insert(ctx.paths.settings_file());
+        Interest { files, cache_dir: ctx.paths.sso_cache_dir() }
+    }
+
+    /// The nearest existing folder of each file (a folder created later shows up as an event there).
+    fn dirs(&self) -> BTreeSet<PathBuf> {
+        let existing = |p: &Path| p.ancestors().find(|a| a.is_dir()).map(Path::to_path_buf);
+        self.files
+            .iter()
+            .filter_map(|f| f.parent())
+            .chain([self.cache_dir.as_path()])
+            .filter_map(existing)
+            .collect()
+    }
+
+    fn matters(&self, path: &Path) -> bool {
+        self.files.contains(path)
+            || path.parent() == Some(self.cache_dir.as_path())
+            || self.files.iter().any(|f| f.starts_with(path))
+            || self.cache_dir.starts_with(path)
+    }
+}
+
+/// Runs the update loop for the life of the app.
+pub fn spawn(app: AppHandle) {
+    tauri::async_runtime::spawn(async move {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
+        let debouncer = new_debouncer(Duration::from_millis(300), None, move |res: DebounceEventResult| {
+            if let Ok(events) = res {
+                let _ = tx.send(events.into_iter().flat_map(|e| e.event.paths).collect());
+            }
+        });
+        let mut debouncer = match debouncer {
+            Ok(d) => Some(d),
+            Err(e) => {
+                tracing::warn!("file watching unavailable, updates come from the timer only: {e}");
+                None
+            }
+        };
+        let mut watched: BTreeSet<PathBuf> = BTreeSet::new();
+        loop {
+            let Some((ctx, inv)) = rebuild(&app).await else { return };
+            let interest = Interest::of(&ctx, &inv);
+            if let Some(d) = debouncer.as_mut() {
+                let want = interest.dirs();
+                for gone in watched.difference(&want) {
+                    let _ = d.unwatch(gone);
+                }
+                for new in want.difference(&watched) {
+                    if let Err(e) = d.watch(new, RecursiveMode::NonRecursive) {
+                        tracing::debug!("cannot watch {}: {e}", new.display());
+                    }
+                }
+                watched = want;
+            }
+            let now = OffsetDateTime::now_utc();
+            let next = inv
+                .next_change(now, ctx.settings.expiring_threshold())
+                .map(|t| Duration::try_from(t - now).unwrap_or(Duration::ZERO) + Duration::from_millis(200));
+            let state = app.state::<AppState>();
+            loop {
+                tokio::select! {
+                    paths = rx.recv() => match paths {
+                        Some(paths) if paths.iter().any(|p| interest.matters(p)) => break,
+                        Some(_) => continue,
+                        None => return,
+                    },
+                    () = state.changed.notified() => break,
+                    () = sleep_opt(next) => break,
+                }
+            }
+        }
+    });
+}
+
+async fn sleep_opt(d: Option<Duration>) {
+    match d {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Reads the files, then updates the tray, the window and the notifications.
+async fn rebuild(app: &AppHandle) -> Option<(Arc<Context>, Arc<Inventory>)> {
+    let state = app.state::<AppState>();
+    let ctx = state.ctx();
+    let inv = {
+        let ctx = ctx.clone();
+        tauri::async_runtime::spawn_blocking(move || ctx.inventory()).await.ok()?
+    };
+    state.set_inventory(inv);
+    let inv = state.inventory();
+    if let Err(e) = super::tray::update(app, &inv) {
+        tracing::warn!("cannot update the tray: {e}");
+    }
+    let _ = app.emit("inventory-changed", ());
+    let notes = state.notifier.expiry_notes(&inv.sessions(), &ctx.settings);
+    super::show_notes(app, notes);
+    Some((ctx, inv))
+}
