@@ -89,7 +89,11 @@ pub fn status(ctx: &Context, json: bool) -> anyhow::Result<()> {
     out.flush()?;
     for d in &inventory.diagnostics {
         let line = d.line.map(|l| format!(":{l}")).unwrap_or_default();
-        eprintln!("warning: {}{line}: {}", sanitize_label(&d.path.display().to_string()), sanitize_label(&d.message));
+        eprintln!(
+            "warning: {}{line}: {}",
+            sanitize_label(&d.path.display().to_string()),
+            sanitize_label(&d.message)
+        );
     }
     Ok(())
 }
@@ -100,16 +104,28 @@ pub async fn refresh(mut ctx: Context, args: RefreshArgs) -> anyhow::Result<bool
         ctx.settings.login_timeout_seconds = secs;
     }
     let ctx = Arc::new(ctx);
-    let options = core::refresh::RefreshOptions { silent_only: args.silent_only, ..Default::default() };
-    let reply = core::refresh::refresh(&ctx, args.profile.as_deref(), args.server.as_deref(), options)
-        .await
-        .context("nothing to refresh")?;
+    let options = core::refresh::RefreshOptions {
+        silent_only: args.silent_only,
+        ..Default::default()
+    };
+    let reply = core::refresh::refresh(
+        &ctx,
+        args.profile.as_deref(),
+        args.server.as_deref(),
+        options,
+    )
+    .await
+    .context("nothing to refresh")?;
     if args.json {
         let mut out = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut out, &reply)?;
         writeln!(out)?;
     } else if reply.success {
-        writeln!(std::io::stdout().lock(), "{}", sanitize_label(&reply.message))?;
+        writeln!(
+            std::io::stdout().lock(),
+            "{}",
+            sanitize_label(&reply.message)
+        )?;
     } else {
         eprintln!("aws-sso-tray: {}", sanitize_label(&reply.message));
     }
@@ -117,7 +133,15 @@ pub async fn refresh(mut ctx: Context, args: RefreshArgs) -> anyhow::Result<bool
 }
 
 fn write_table(out: &mut impl Write, inv: &Inventory, now: OffsetDateTime) -> std::io::Result<()> {
-    let header = ["SERVER", "CLIENT", "SCOPE", "PROFILE", "SESSION", "EXPIRES IN"].map(String::from);
+    let header = [
+        "SERVER",
+        "CLIENT",
+        "SCOPE",
+        "PROFILE",
+        "SESSION",
+        "EXPIRES IN",
+    ]
+    .map(String::from);
     let mut rows = vec![header];
     for s in &inv.servers {
         rows.push(server_row(inv, s, now));
@@ -127,10 +151,19 @@ fn write_table(out: &mut impl Write, inv: &Inventory, now: OffsetDateTime) -> st
         return Ok(());
     }
     let widths: Vec<usize> = (0..6)
-        .map(|i| rows.iter().map(|r| r.get(i).map_or(0, |c| c.chars().count())).max().unwrap_or(0))
+        .map(|i| {
+            rows.iter()
+                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     for row in rows {
-        let line: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         writeln!(out, "{}", line.join("  ").trim_end())?;
     }
     Ok(())
@@ -145,13 +178,30 @@ fn server_row(inv: &Inventory, s: &Server, now: OffsetDateTime) -> [String; 6] {
     let (profile, session, expires) = match (&s.profile, &s.profile_unresolved) {
         (Some(name), _) => {
             let p = inv.profile(name);
-            let session = p.and_then(|p| p.sso_session.clone().or(p.source_profile.clone())).unwrap_or_else(|| "-".into());
-            (sanitize_label(name), sanitize_label(&session), expiry_text(p, now))
+            let session = p
+                .and_then(|p| p.sso_session.clone().or(p.source_profile.clone()))
+                .unwrap_or_else(|| "-".into());
+            (
+                sanitize_label(name),
+                sanitize_label(&session),
+                expiry_text(p, now),
+            )
         }
-        (None, Some(raw)) => (format!("? {}", sanitize_label(raw)), "-".into(), "unresolved".into()),
+        (None, Some(raw)) => (
+            format!("? {}", sanitize_label(raw)),
+            "-".into(),
+            "unresolved".into(),
+        ),
         (None, None) => ("-".into(), "-".into(), "-".into()),
     };
-    [sanitize_label(&s.name), clients::client_name(s.client).to_owned(), scope.to_owned(), profile, session, expires]
+    [
+        sanitize_label(&s.name),
+        clients::client_name(s.client).to_owned(),
+        scope.to_owned(),
+        profile,
+        session,
+        expires,
+    ]
 }
 
 fn expiry_text(p: Option<&core::inventory::Profile>, now: OffsetDateTime) -> String {
@@ -167,8 +217,16 @@ fn expiry_text(p: Option<&core::inventory::Profile>, now: OffsetDateTime) -> Str
         (TokenState::Expired, _) => "expired".into(),
         (state, Some(at)) => {
             let mins = (at - now).whole_minutes().max(0);
-            let left = if mins >= 60 { format!("{}h {:02}m", mins / 60, mins % 60) } else { format!("{mins} min") };
-            if state == TokenState::Expiring { format!("{left} (expiring)") } else { left }
+            let left = if mins >= 60 {
+                format!("{}h {:02}m", mins / 60, mins % 60)
+            } else {
+                format!("{mins} min")
+            };
+            if state == TokenState::Expiring {
+                format!("{left} (expiring)")
+            } else {
+                left
+            }
         }
     }
 }
@@ -181,8 +239,19 @@ mod tests {
     #[test]
     fn arguments_are_consistent() {
         Cli::command().debug_assert();
-        assert!(Cli::try_parse_from(["aws-sso-tray", "refresh"]).is_err(), "a target is required");
-        assert!(Cli::try_parse_from(["aws-sso-tray", "refresh", "--profile", "a", "--server", "b"]).is_err());
+        assert!(
+            Cli::try_parse_from(["aws-sso-tray", "refresh"]).is_err(),
+            "a target is required"
+        );
+        assert!(Cli::try_parse_from([
+            "aws-sso-tray",
+            "refresh",
+            "--profile",
+            "a",
+            "--server",
+            "b"
+        ])
+        .is_err());
         assert!(Cli::try_parse_from(["aws-sso-tray", "--mcp", "status"]).is_err());
     }
 }

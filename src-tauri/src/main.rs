@@ -33,13 +33,21 @@ fn run(args: Cli) -> anyhow::Result<ExitCode> {
         Mode::Mcp => None,
         Mode::Command(c) => Some(c),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let result = match command {
-        None => runtime.block_on(aws_sso_tray::mcp::serve(Arc::new(ctx))).map(|()| ExitCode::SUCCESS),
+        None => runtime
+            .block_on(aws_sso_tray::mcp::serve(Arc::new(ctx)))
+            .map(|()| ExitCode::SUCCESS),
         Some(Command::Status { json }) => cli::status(&ctx, json).map(|()| ExitCode::SUCCESS),
-        Some(Command::Refresh(r)) => runtime
-            .block_on(cli::refresh(ctx, r))
-            .map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }),
+        Some(Command::Refresh(r)) => runtime.block_on(cli::refresh(ctx, r)).map(|ok| {
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }),
     };
     // Blocking stdin reads must not hold the process open after the protocol ended.
     runtime.shutdown_timeout(Duration::from_millis(100));
@@ -57,4 +65,3 @@ fn tray(_ctx: Context, _show: bool) -> anyhow::Result<ExitCode> {
     eprintln!("aws-sso-tray: this build has no tray (built without the `desktop` feature); use `--mcp`, `status` or `refresh`, see --help");
     Ok(ExitCode::from(2))
 }
-

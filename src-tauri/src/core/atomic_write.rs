@@ -8,9 +8,16 @@ use crate::core::error::{Error, Result};
 
 /// Replaces `path` with `body` the way a crash cannot half-do: a temporary file in the same
 /// folder, mode 0600, synced, then renamed over the original. `before_rename` lets tests stop there.
-pub fn write_atomically(path: &Path, body: &[u8], before_rename: impl FnOnce() -> std::io::Result<()>) -> Result<()> {
+pub fn write_atomically(
+    path: &Path,
+    body: &[u8],
+    before_rename: impl FnOnce() -> std::io::Result<()>,
+) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut options = fs::OpenOptions::new();
@@ -41,13 +48,20 @@ mod tests {
         let err = write_atomically(&p, b"new", || Err(std::io::Error::other("simulated crash")));
         assert!(err.is_err());
         assert_eq!(fs::read(&p).unwrap(), b"old");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left behind");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left behind"
+        );
         write_atomically(&p, b"new", || Ok(())).unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"new");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
     }
 }

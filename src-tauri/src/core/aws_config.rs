@@ -108,7 +108,11 @@ impl AwsConfig {
             }
             if let Some(header) = trimmed.strip_prefix('[') {
                 let Some(end) = header.rfind(']') else {
-                    diagnostics.push(Diagnostic::new(path, Some(line_no), "section header without `]`; its settings are skipped"));
+                    diagnostics.push(Diagnostic::new(
+                        path,
+                        Some(line_no),
+                        "section header without `]`; its settings are skipped",
+                    ));
                     current = None;
                     in_section = true; // its keys are dropped with it, not reported one by one
                     continue;
@@ -124,15 +128,31 @@ impl AwsConfig {
                 continue;
             }
             let Some(split) = trimmed.find(['=', ':']) else {
-                diagnostics.push(Diagnostic::new(path, Some(line_no), "expected `key = value`, a comment or a [section]"));
+                diagnostics.push(Diagnostic::new(
+                    path,
+                    Some(line_no),
+                    "expected `key = value`, a comment or a [section]",
+                ));
                 continue;
             };
             if !in_section {
-                diagnostics.push(Diagnostic::new(path, Some(line_no), "setting outside any [section]"));
+                diagnostics.push(Diagnostic::new(
+                    path,
+                    Some(line_no),
+                    "setting outside any [section]",
+                ));
                 continue;
             }
-            let key = trimmed.get(..split).unwrap_or_default().trim().to_ascii_lowercase();
-            let value = trimmed.get(split + 1..).unwrap_or_default().trim().to_owned();
+            let key = trimmed
+                .get(..split)
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
+            let value = trimmed
+                .get(split + 1..)
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
             last_key_indent = Some(indent);
             if let Some(section) = current.as_deref_mut() {
                 section.insert(key, value);
@@ -166,18 +186,28 @@ impl AwsConfig {
         let mut current = section;
         let mut seen = vec![name];
         while current.contains_key("role_arn") {
-            let Some(source) = current.get("source_profile") else { break };
+            let Some(source) = current.get("source_profile") else {
+                break;
+            };
             if seen.contains(&source.as_str()) || seen.len() > MAX_CHAIN {
                 break;
             }
-            let Some(next) = self.profiles.get(source) else { break };
+            let Some(next) = self.profiles.get(source) else {
+                break;
+            };
             if let Some(root) = self.sso_info(source, next) {
                 return ProfileInfo {
                     name: name.to_owned(),
                     kind: ProfileKind::Chained,
                     source_profile: Some(source.clone()),
-                    account_id: section.get("role_arn").and_then(|arn| arn_account(arn)).or(root.account_id),
-                    role_name: section.get("role_arn").and_then(|arn| arn_role(arn)).or(root.role_name),
+                    account_id: section
+                        .get("role_arn")
+                        .and_then(|arn| arn_account(arn))
+                        .or(root.account_id),
+                    role_name: section
+                        .get("role_arn")
+                        .and_then(|arn| arn_role(arn))
+                        .or(root.role_name),
                     ..root
                 };
             }
@@ -193,8 +223,14 @@ impl AwsConfig {
             kind,
             source_profile: None,
             sso_session: s.get("sso_session").cloned(),
-            start_url: session.and_then(|x| x.get("sso_start_url")).or(s.get("sso_start_url")).cloned(),
-            region: session.and_then(|x| x.get("sso_region")).or(s.get("sso_region")).cloned(),
+            start_url: session
+                .and_then(|x| x.get("sso_start_url"))
+                .or(s.get("sso_start_url"))
+                .cloned(),
+            region: session
+                .and_then(|x| x.get("sso_region"))
+                .or(s.get("sso_region"))
+                .cloned(),
             account_id: s.get("sso_account_id").cloned(),
             role_name: s.get("sso_role_name").cloned(),
         };
@@ -224,11 +260,15 @@ impl ProfileInfo {
 }
 
 fn arn_account(arn: &str) -> Option<String> {
-    arn.split(':').nth(4).filter(|a| !a.is_empty()).map(str::to_owned)
+    arn.split(':')
+        .nth(4)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
 }
 
 fn arn_role(arn: &str) -> Option<String> {
-    arn.rsplit_once(":role/").map(|(_, r)| r.rsplit('/').next().unwrap_or(r).to_owned())
+    arn.rsplit_once(":role/")
+        .map(|(_, r)| r.rsplit('/').next().unwrap_or(r).to_owned())
 }
 
 enum Section {
@@ -335,15 +375,25 @@ source_profile = loop1
         assert!(d.is_empty(), "{d:?}");
         let dev = c.profile("dev.team@x+y");
         assert_eq!(dev.kind, ProfileKind::SsoSession);
-        assert_eq!(dev.start_url.as_deref(), Some("https://lab.awsapps.com/start/#/"));
+        assert_eq!(
+            dev.start_url.as_deref(),
+            Some("https://lab.awsapps.com/start/#/")
+        );
         assert_eq!(dev.region.as_deref(), Some("eu-west-1"));
-        assert_eq!(dev.role_name.as_deref(), Some("Dev"), "keys are lower-cased");
+        assert_eq!(
+            dev.role_name.as_deref(),
+            Some("Dev"),
+            "keys are lower-cased"
+        );
         assert_eq!(dev.cache_key(), Some("lab"));
         let legacy = c.profile("with space");
         assert_eq!(legacy.kind, ProfileKind::LegacySso);
         assert_eq!(legacy.cache_key(), Some("https://legacy.awsapps.com/start"));
         assert_eq!(c.profile("default").kind, ProfileKind::NotSso);
-        assert!(!c.has_profile("a b") && !c.has_profile("a"), "three-word header is ignored");
+        assert!(
+            !c.has_profile("a b") && !c.has_profile("a"),
+            "three-word header is ignored"
+        );
         assert_eq!(c.profile("nope").kind, ProfileKind::NotInConfig);
     }
 
@@ -361,7 +411,8 @@ source_profile = loop1
 
     #[test]
     fn bad_lines_are_reported_and_skipped() {
-        let (c, d) = parse("[profile ok]\nsso_session = s\nthis is not a setting\n[broken\nx = 1\n");
+        let (c, d) =
+            parse("[profile ok]\nsso_session = s\nthis is not a setting\n[broken\nx = 1\n");
         assert_eq!(c.profile("ok").kind, ProfileKind::SsoSession);
         let lines: Vec<_> = d.iter().map(|x| x.line).collect();
         assert_eq!(lines, vec![Some(3), Some(4)]);
@@ -372,7 +423,17 @@ source_profile = loop1
         for ok in ["dev", "team.dev", "a@b+c", "with space", "x_y-z=1,2:3/4"] {
             assert!(validate_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "  ", "-p", "--profile=x", "a;b", "a$b", "a\nb", "ü", &"x".repeat(129)] {
+        for bad in [
+            "",
+            "  ",
+            "-p",
+            "--profile=x",
+            "a;b",
+            "a$b",
+            "a\nb",
+            "ü",
+            &"x".repeat(129),
+        ] {
             assert!(validate_name(bad).is_err(), "{bad:?}");
         }
     }

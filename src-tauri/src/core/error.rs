@@ -85,13 +85,17 @@ pub enum Error {
     #[error("the sign-in was not completed within {} s; the login was stopped", .0.as_secs())]
     LoginTimedOut(Duration),
     /// The CLI reported success but the token cache holds no valid token for the session.
-    #[error("`aws sso login` finished but no valid token for SSO session {session:?} is in the cache")]
+    #[error(
+        "`aws sso login` finished but no valid token for SSO session {session:?} is in the cache"
+    )]
     NoFreshToken {
         /// The session (or legacy start URL) the token was expected for.
         session: String,
     },
     /// The session cannot be renewed without a browser (no refresh token, expired registration, legacy profile).
-    #[error("SSO session {session:?} cannot be renewed silently: {reason}; a browser login is needed")]
+    #[error(
+        "SSO session {session:?} cannot be renewed silently: {reason}; a browser login is needed"
+    )]
     SilentRefreshUnavailable {
         /// The session (or legacy start URL).
         session: String,
@@ -99,7 +103,9 @@ pub enum Error {
         reason: String,
     },
     /// The OIDC service refused or could not be reached.
-    #[error("silent renewal of SSO session {session:?} failed: {reason}; a browser login is needed")]
+    #[error(
+        "silent renewal of SSO session {session:?} failed: {reason}; a browser login is needed"
+    )]
     SilentRefreshFailed {
         /// The session.
         session: String,
@@ -129,7 +135,9 @@ fn known_list(known: &[String]) -> String {
 
 fn unresolved_note(unresolved: &Option<String>) -> String {
     match unresolved {
-        Some(raw) => format!(" (it uses the placeholder {raw:?}, which only the client can resolve)"),
+        Some(raw) => {
+            format!(" (it uses the placeholder {raw:?}, which only the client can resolve)")
+        }
         None => String::new(),
     }
 }

@@ -71,7 +71,11 @@ pub struct Token {
 
 impl From<TokenStatus> for Token {
     fn from(t: TokenStatus) -> Self {
-        Token { state: t.state, expires_at: t.expires_at, refreshable: t.refreshable }
+        Token {
+            state: t.state,
+            expires_at: t.expires_at,
+            refreshable: t.refreshable,
+        }
     }
 }
 
@@ -109,7 +113,11 @@ impl Inventory {
                 Profile::new(info, token.map(Token::from))
             })
             .collect();
-        Inventory { servers, profiles, diagnostics }
+        Inventory {
+            servers,
+            profiles,
+            diagnostics,
+        }
     }
 
     pub fn profile(&self, name: &str) -> Option<&Profile> {
@@ -124,13 +132,24 @@ impl Inventory {
         let servers: Vec<Server> = self
             .servers
             .iter()
-            .filter(|s| server.is_some_and(|n| s.name == n) || (profile.is_some() && s.profile.as_deref() == profile))
+            .filter(|s| {
+                server.is_some_and(|n| s.name == n)
+                    || (profile.is_some() && s.profile.as_deref() == profile)
+            })
             .cloned()
             .collect();
-        let mut wanted: BTreeSet<&str> = servers.iter().filter_map(|s| s.profile.as_deref()).collect();
+        let mut wanted: BTreeSet<&str> = servers
+            .iter()
+            .filter_map(|s| s.profile.as_deref())
+            .collect();
         wanted.extend(profile);
         Inventory {
-            profiles: self.profiles.iter().filter(|p| wanted.contains(p.name.as_str())).cloned().collect(),
+            profiles: self
+                .profiles
+                .iter()
+                .filter(|p| wanted.contains(p.name.as_str()))
+                .cloned()
+                .collect(),
             servers,
             diagnostics: self.diagnostics.clone(),
         }
@@ -176,7 +195,10 @@ impl Session {
 
     /// A short name for people: the session name, else the start URL.
     pub fn label(&self) -> &str {
-        self.sso_session.as_deref().or(self.start_url.as_deref()).unwrap_or(&self.key)
+        self.sso_session
+            .as_deref()
+            .or(self.start_url.as_deref())
+            .unwrap_or(&self.key)
     }
 }
 
@@ -185,7 +207,10 @@ impl Inventory {
     pub fn sessions(&self) -> Vec<Session> {
         let mut sessions: Vec<Session> = Vec::new();
         for p in &self.profiles {
-            let (Some(token), Some(key)) = (p.token, p.sso_session.clone().or(p.start_url.clone())) else { continue };
+            let (Some(token), Some(key)) = (p.token, p.sso_session.clone().or(p.start_url.clone()))
+            else {
+                continue;
+            };
             let servers = self
                 .servers
                 .iter()
@@ -223,11 +248,18 @@ impl Inventory {
 
     /// The worst token state over all sessions, if there is any session.
     pub fn worst_state(&self) -> Option<TokenState> {
-        self.profiles.iter().filter_map(|p| p.token.map(|t| t.state)).max()
+        self.profiles
+            .iter()
+            .filter_map(|p| p.token.map(|t| t.state))
+            .max()
     }
 
     /// The next time a token changes state by itself: it enters the threshold or expires.
-    pub fn next_change(&self, now: OffsetDateTime, threshold: std::time::Duration) -> Option<OffsetDateTime> {
+    pub fn next_change(
+        &self,
+        now: OffsetDateTime,
+        threshold: std::time::Duration,
+    ) -> Option<OffsetDateTime> {
         self.profiles
             .iter()
             .filter_map(|p| p.token?.expires_at)
@@ -320,10 +352,16 @@ mod tests {
         assert_eq!(labels, ["https://old", "lab"]);
         let lab = &sessions[1];
         assert_eq!(lab.profiles, ["chained", "dev"]);
-        assert_eq!(lab.login_profile, "dev", "a chained profile is not the one to log in with");
+        assert_eq!(
+            lab.login_profile, "dev",
+            "a chained profile is not the one to log in with"
+        );
         assert_eq!(lab.servers, [0]);
         assert_eq!(sessions[0].token.state, TokenState::Missing);
         assert_eq!(inv.worst_state(), Some(TokenState::Missing));
-        assert_eq!(inv.next_change(now, std::time::Duration::from_secs(900)), Some(datetime!(2026-11-22 11:45:00 UTC)));
+        assert_eq!(
+            inv.next_change(now, std::time::Duration::from_secs(900)),
+            Some(datetime!(2026-11-22 11:45:00 UTC))
+        );
     }
 }

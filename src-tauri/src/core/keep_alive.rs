@@ -32,9 +32,16 @@ pub struct Due {
 /// What happened to one renewal, for the front to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    Renewed { session: String, expires_at: OffsetDateTime },
+    Renewed {
+        session: String,
+        expires_at: OffsetDateTime,
+    },
     /// Renewal failed; `gave_up` means no further attempt until the user logs in.
-    Failed { session: String, reason: String, gave_up: bool },
+    Failed {
+        session: String,
+        reason: String,
+        gave_up: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -54,7 +61,10 @@ pub struct KeepAlive {
 impl KeepAlive {
     /// Renews sessions `lead` before they expire.
     pub fn new(lead: Duration) -> Self {
-        KeepAlive { lead, backoff: HashMap::new() }
+        KeepAlive {
+            lead,
+            backoff: HashMap::new(),
+        }
     }
 
     /// The sessions due now, and when the next one falls due.
@@ -62,8 +72,13 @@ impl KeepAlive {
         // One entry per session: its profiles share the token.
         let mut sessions: BTreeMap<&str, (&str, OffsetDateTime)> = BTreeMap::new();
         for p in &inv.profiles {
-            let (Some(session), Some(region), Some(token)) = (&p.sso_session, &p.region, p.token) else { continue };
-            let (true, Some(expires_at)) = (token.refreshable, token.expires_at) else { continue };
+            let (Some(session), Some(region), Some(token)) = (&p.sso_session, &p.region, p.token)
+            else {
+                continue;
+            };
+            let (true, Some(expires_at)) = (token.refreshable, token.expires_at) else {
+                continue;
+            };
             if matches!(p.kind, ProfileKind::SsoSession | ProfileKind::Chained) {
                 sessions.insert(session, (region, expires_at));
             }
@@ -72,14 +87,22 @@ impl KeepAlive {
         let mut next: Option<OffsetDateTime> = None;
         for (session, (region, expires_at)) in sessions {
             let mut at = expires_at - self.lead;
-            if let Some(b) = self.backoff.get(session).filter(|b| b.expires_at == expires_at) {
+            if let Some(b) = self
+                .backoff
+                .get(session)
+                .filter(|b| b.expires_at == expires_at)
+            {
                 if b.failures >= MAX_FAILURES {
                     continue;
                 }
                 at = at.max(b.until);
             }
             if at <= now {
-                due.push(Due { session: session.to_owned(), region: region.to_owned(), expires_at });
+                due.push(Due {
+                    session: session.to_owned(),
+                    region: region.to_owned(),
+                    expires_at,
+                });
             } else {
                 next = Some(next.map_or(at, |n| n.min(at)));
             }
@@ -98,10 +121,18 @@ impl KeepAlive {
             .entry(due.session.clone())
             .and_modify(|b| {
                 if b.expires_at != due.expires_at {
-                    *b = Backoff { expires_at: due.expires_at, failures: 0, until: now };
+                    *b = Backoff {
+                        expires_at: due.expires_at,
+                        failures: 0,
+                        until: now,
+                    };
                 }
             })
-            .or_insert(Backoff { expires_at: due.expires_at, failures: 0, until: now });
+            .or_insert(Backoff {
+                expires_at: due.expires_at,
+                failures: 0,
+                until: now,
+            });
         entry.failures += 1;
         let wait = FIRST_BACKOFF.saturating_mul(1 << (entry.failures - 1).min(6));
         entry.until = now + wait;
@@ -140,18 +171,27 @@ pub async fn run(current: impl Fn() -> Option<Arc<Context>>, on_event: impl Fn(E
                 Ok(renewed) => {
                     schedule.record(d, true, now);
                     let expires_at = renewed.map_or(d.expires_at, |r| r.expires_at);
-                    on_event(Event::Renewed { session: d.session.clone(), expires_at });
+                    on_event(Event::Renewed {
+                        session: d.session.clone(),
+                        expires_at,
+                    });
                 }
                 Err(e) => {
                     let gave_up = schedule.record(d, false, now);
-                    on_event(Event::Failed { session: d.session.clone(), reason: e.to_string(), gave_up });
+                    on_event(Event::Failed {
+                        session: d.session.clone(),
+                        reason: e.to_string(),
+                        gave_up,
+                    });
                 }
             }
         }
         // After renewals, look again at once: the new expiries set the next wake-up.
         if due.is_empty() {
             let now = OffsetDateTime::now_utc();
-            let sleep = next.map_or(MAX_SLEEP, |n| Duration::try_from(n - now).unwrap_or(Duration::ZERO));
+            let sleep = next.map_or(MAX_SLEEP, |n| {
+                Duration::try_from(n - now).unwrap_or(Duration::ZERO)
+            });
             tokio::time::sleep(sleep.clamp(Duration::from_secs(1), MAX_SLEEP)).await;
         }
     }
@@ -174,9 +214,17 @@ mod tests {
             account_id: None,
             role_name: None,
             source_profile: None,
-            token: Some(Token { state: TokenState::Valid, expires_at: Some(expires_at), refreshable }),
+            token: Some(Token {
+                state: TokenState::Valid,
+                expires_at: Some(expires_at),
+                refreshable,
+            }),
         };
-        Inventory { servers: vec![], profiles: vec![profile("a"), profile("b")], diagnostics: vec![] }
+        Inventory {
+            servers: vec![],
+            profiles: vec![profile("a"), profile("b")],
+            diagnostics: vec![],
+        }
     }
 
     #[test]
@@ -189,7 +237,10 @@ mod tests {
         let (due, _) = k.plan(&inv(true, exp), datetime!(2026-11-22 11:51:00 UTC));
         assert_eq!(due.len(), 1, "two profiles, one session");
         let (due, next) = k.plan(&inv(false, exp), datetime!(2026-11-22 11:51:00 UTC));
-        assert!(due.is_empty() && next.is_none(), "not refreshable: left to the user");
+        assert!(
+            due.is_empty() && next.is_none(),
+            "not refreshable: left to the user"
+        );
     }
 
     #[test]
@@ -205,7 +256,10 @@ mod tests {
         now += FIRST_BACKOFF;
         assert!(!k.record(&k.plan(&inv(true, exp), now).0[0].clone(), false, now));
         now += FIRST_BACKOFF * 2;
-        assert!(k.record(&k.plan(&inv(true, exp), now).0[0].clone(), false, now), "third failure gives up");
+        assert!(
+            k.record(&k.plan(&inv(true, exp), now).0[0].clone(), false, now),
+            "third failure gives up"
+        );
         let (due, next) = k.plan(&inv(true, exp), now + Duration::from_secs(3600));
         assert!(due.is_empty() && next.is_none());
         // A login writes a new token: keep-alive resumes for it.

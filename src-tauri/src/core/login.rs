@@ -20,20 +20,33 @@ use crate::core::paths::Paths;
 /// Folders searched for `aws`, in order. PATH is never consulted: a hostile PATH entry must not
 /// get to run instead of the real CLI.
 #[cfg(unix)]
-pub const TRUSTED_CLI_DIRS: &[&str] =
-    &["/usr/local/bin", "/usr/bin", "/opt/homebrew/bin", "/usr/local/aws-cli", "/bin"];
+pub const TRUSTED_CLI_DIRS: &[&str] = &[
+    "/usr/local/bin",
+    "/usr/bin",
+    "/opt/homebrew/bin",
+    "/usr/local/aws-cli",
+    "/bin",
+];
 #[cfg(windows)]
-pub const TRUSTED_CLI_DIRS: &[&str] =
-    &[r"C:\Program Files\Amazon\AWSCLIV2", r"C:\Program Files (x86)\Amazon\AWSCLIV2"];
+pub const TRUSTED_CLI_DIRS: &[&str] = &[
+    r"C:\Program Files\Amazon\AWSCLIV2",
+    r"C:\Program Files (x86)\Amazon\AWSCLIV2",
+];
 
 /// Where the real file behind a trusted `aws` may live (installers symlink into these).
 #[cfg(unix)]
 const TRUSTED_REAL_PREFIXES: &[&str] = &[
-    "/usr/bin", "/usr/local/bin", "/bin", "/usr/lib", "/usr/local/aws-cli", "/usr/local/Cellar",
+    "/usr/bin",
+    "/usr/local/bin",
+    "/bin",
+    "/usr/lib",
+    "/usr/local/aws-cli",
+    "/usr/local/Cellar",
     "/opt/homebrew",
 ];
 #[cfg(windows)]
-const TRUSTED_REAL_PREFIXES: &[&str] = &[r"C:\Program Files\Amazon", r"C:\Program Files (x86)\Amazon"];
+const TRUSTED_REAL_PREFIXES: &[&str] =
+    &[r"C:\Program Files\Amazon", r"C:\Program Files (x86)\Amazon"];
 
 #[cfg(unix)]
 const CLI_NAME: &str = "aws";
@@ -44,14 +57,54 @@ const CLI_NAME: &str = "aws.exe";
 /// through a proxy and open a browser. Loader and interpreter hooks (LD_*, DYLD_*, PYTHON*) are
 /// left out, as is AWS_PROFILE (the profile is always passed explicitly).
 const ALLOWED_ENV: &[&str] = &[
-    "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "TMPDIR",
-    "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CA_BUNDLE", "AWS_DEFAULT_REGION", "AWS_REGION",
-    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "no_proxy", "all_proxy",
-    "DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_DATA_DIRS",
-    "XDG_CURRENT_DESKTOP", "DBUS_SESSION_BUS_ADDRESS", "BROWSER",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "LC_CTYPE",
+    "LC_MESSAGES",
+    "TZ",
+    "TMPDIR",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CA_BUNDLE",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "all_proxy",
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+    "XAUTHORITY",
+    "XDG_RUNTIME_DIR",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_DIRS",
+    "XDG_CURRENT_DESKTOP",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "BROWSER",
     // Windows
-    "SYSTEMROOT", "SystemRoot", "WINDIR", "USERPROFILE", "APPDATA", "LOCALAPPDATA", "TEMP", "TMP",
-    "PATHEXT", "COMSPEC", "USERNAME", "HOMEDRIVE", "HOMEPATH", "ProgramFiles", "ProgramData",
+    "SYSTEMROOT",
+    "SystemRoot",
+    "WINDIR",
+    "USERPROFILE",
+    "APPDATA",
+    "LOCALAPPDATA",
+    "TEMP",
+    "TMP",
+    "PATHEXT",
+    "COMSPEC",
+    "USERNAME",
+    "HOMEDRIVE",
+    "HOMEPATH",
+    "ProgramFiles",
+    "ProgramData",
 ];
 
 /// PATH given to the child (it needs one to find `xdg-open` or `open`); never the caller's.
@@ -98,12 +151,24 @@ impl std::fmt::Debug for DevicePrompt {
 pub type PromptSink = Arc<dyn Fn(DevicePrompt) + Send + Sync>;
 
 /// How to run a login.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct LoginOptions {
+    /// How long the user has to finish the sign-in.
+    pub timeout: Duration,
     /// Pass `--no-browser`: the user opens the URL themselves.
     pub no_browser: bool,
     /// Called once with the URL and code the CLI printed.
     pub on_prompt: Option<PromptSink>,
+}
+
+impl Default for LoginOptions {
+    fn default() -> Self {
+        LoginOptions {
+            timeout: Duration::from_secs(120),
+            no_browser: false,
+            on_prompt: None,
+        }
+    }
 }
 
 /// How a login request ended when it did not fail.
@@ -134,17 +199,20 @@ impl LoginRunner {
         key: &str,
         target: &LoginTarget,
         token_file: &Path,
-        timeout: Duration,
         is_fresh: impl Fn() -> bool,
         options: &LoginOptions,
     ) -> Result<LoginOutcome> {
         let ran = self
             .exclusive(paths, key, token_file, is_fresh, || async {
                 let cli = self.cli.get_or_try_init(|| find_cli(paths)).await?;
-                run_login(cli, paths, target, timeout, &self.running, options).await
+                run_login(cli, paths, target, &self.running, options).await
             })
             .await?;
-        Ok(if ran.is_some() { LoginOutcome::LoggedIn } else { LoginOutcome::Shared })
+        Ok(if ran.is_some() {
+            LoginOutcome::LoggedIn
+        } else {
+            LoginOutcome::Shared
+        })
     }
 
     /// Runs `work` while holding the session's locks: one writer per SSO session, in this process
@@ -162,7 +230,10 @@ impl LoginRunner {
         Fut: std::future::Future<Output = Result<T>>,
     {
         let before = fingerprint(token_file);
-        let session_lock = lock(&self.sessions).entry(key.to_owned()).or_default().clone();
+        let session_lock = lock(&self.sessions)
+            .entry(key.to_owned())
+            .or_default()
+            .clone();
         let _in_process = session_lock.lock().await;
         let _across_processes = FileLock::acquire(&lock_path(paths, key)).await?;
         if fingerprint(token_file) != before && is_fresh() {
@@ -213,7 +284,9 @@ impl FileLock {
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(FileLock(file)),
-                Err(fs::TryLockError::WouldBlock) => tokio::time::sleep(Duration::from_millis(50)).await,
+                Err(fs::TryLockError::WouldBlock) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await
+                }
                 Err(fs::TryLockError::Error(e)) => return Err(Error::io(path, e)),
             }
         }
@@ -247,7 +320,10 @@ async fn find_cli(paths: &Paths) -> Result<PathBuf> {
 }
 
 fn check_cli_file(candidate: &Path, trusted_dirs: &[PathBuf]) -> Result<()> {
-    let reject = |reason: String| Error::CliRejected { path: candidate.to_path_buf(), reason };
+    let reject = |reason: String| Error::CliRejected {
+        path: candidate.to_path_buf(),
+        reason,
+    };
     let real = fs::canonicalize(candidate).map_err(|e| Error::io(candidate, e))?;
     let trusted = TRUSTED_REAL_PREFIXES
         .iter()
@@ -255,14 +331,20 @@ fn check_cli_file(candidate: &Path, trusted_dirs: &[PathBuf]) -> Result<()> {
         .chain(trusted_dirs.iter().cloned())
         .any(|prefix| real.starts_with(prefix));
     if !trusted {
-        return Err(reject(format!("it resolves to {}, outside the trusted folders", real.display())));
+        return Err(reject(format!(
+            "it resolves to {}, outside the trusted folders",
+            real.display()
+        )));
     }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let world_writable = |p: &Path| fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o002 != 0);
+        let world_writable =
+            |p: &Path| fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o002 != 0);
         if world_writable(&real) || real.parent().is_some_and(world_writable) {
-            return Err(reject("it, or its folder, can be changed by any user".to_owned()));
+            return Err(reject(
+                "it, or its folder, can be changed by any user".to_owned(),
+            ));
         }
     }
     Ok(())
@@ -270,18 +352,33 @@ fn check_cli_file(candidate: &Path, trusted_dirs: &[PathBuf]) -> Result<()> {
 
 async fn check_cli_version(cli: &Path, paths: &Paths) -> Result<()> {
     let mut cmd = command(cli, paths);
-    cmd.arg("--version").stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.arg("--version")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let out = tokio::time::timeout(Duration::from_secs(20), cmd.output())
         .await
-        .map_err(|_| Error::CliRejected { path: cli.to_path_buf(), reason: "`aws --version` did not answer".into() })?
+        .map_err(|_| Error::CliRejected {
+            path: cli.to_path_buf(),
+            reason: "`aws --version` did not answer".into(),
+        })?
         .map_err(|e| Error::io(cli, e))?;
     // v1 prints its version on stderr, v2 on stdout.
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    let version = text.split_whitespace().find_map(|w| w.strip_prefix("aws-cli/")).unwrap_or("");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let version = text
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("aws-cli/"))
+        .unwrap_or("");
     if version.starts_with("2.") {
         Ok(())
     } else if version.is_empty() {
-        Err(Error::CliRejected { path: cli.to_path_buf(), reason: "it does not report an aws-cli version".into() })
+        Err(Error::CliRejected {
+            path: cli.to_path_buf(),
+            reason: "it does not report an aws-cli version".into(),
+        })
     } else {
         Err(Error::CliRejected {
             path: cli.to_path_buf(),
@@ -309,10 +406,10 @@ async fn run_login(
     cli: &Path,
     paths: &Paths,
     target: &LoginTarget,
-    timeout: Duration,
     running: &Arc<Mutex<HashSet<u32>>>,
     options: &LoginOptions,
 ) -> Result<()> {
+    let timeout = options.timeout;
     let mut cmd = command(cli, paths);
     cmd.args(["sso", "login"]);
     if options.no_browser {
@@ -363,7 +460,9 @@ async fn run_login(
 /// CLI prints one) to `on_prompt`.
 async fn drain(pipe: Option<impl AsyncRead + Unpin>, on_prompt: Option<PromptSink>) -> String {
     const KEEP: usize = 4096;
-    let Some(mut pipe) = pipe else { return String::new() };
+    let Some(mut pipe) = pipe else {
+        return String::new();
+    };
     let mut tail = Vec::new();
     let mut prompt = on_prompt.map(|sink| (PromptParser::default(), sink));
     let mut buf = vec![0u8; 16 * 1024];
@@ -431,13 +530,19 @@ impl PromptParser {
 fn is_user_code(w: &str) -> bool {
     let parts: Vec<_> = w.split('-').collect();
     parts.len() == 2
-        && parts.iter().all(|p| p.len() == 4 && p.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
+        && parts.iter().all(|p| {
+            p.len() == 4
+                && p.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        })
 }
 
 /// The CLI's last error line, unless it could carry a verification URL or a user code.
 fn safe_error_line(stderr: &str) -> Option<String> {
     let line = stderr.lines().map(str::trim).rfind(|l| !l.is_empty())?;
-    let looks_like_code = line.split(|c: char| !c.is_ascii_alphanumeric() && c != '-').any(is_user_code);
+    let looks_like_code = line
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '-')
+        .any(is_user_code);
     if line.contains("://") || looks_like_code || line.len() > 300 {
         return None;
     }
@@ -454,7 +559,10 @@ struct GroupGuard {
 impl GroupGuard {
     fn new(pid: Option<u32>, running: &Arc<Mutex<HashSet<u32>>>) -> Self {
         lock(running).extend(pid);
-        GroupGuard { pid, running: running.clone() }
+        GroupGuard {
+            pid,
+            running: running.clone(),
+        }
     }
 
     fn disarm(mut self) {
@@ -505,7 +613,10 @@ mod tests {
     #[tokio::test]
     async fn cli_v1_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let paths = fake_cli(dir.path(), "echo 'aws-cli/1.45.11 Python/3.11.7 Linux botocore/1.43.11' >&2");
+        let paths = fake_cli(
+            dir.path(),
+            "echo 'aws-cli/1.45.11 Python/3.11.7 Linux botocore/1.43.11' >&2",
+        );
         let err = find_cli(&paths).await.unwrap_err();
         assert!(err.to_string().contains("needs AWS CLI v2"), "{err}");
     }
@@ -530,14 +641,24 @@ mod tests {
         fs::create_dir_all(&bin).unwrap();
         std::os::unix::fs::symlink(&real, bin.join("aws")).unwrap();
         let err = check_cli_file(&bin.join("aws"), &[bin]).unwrap_err();
-        assert!(err.to_string().contains("outside the trusted folders"), "{err}");
+        assert!(
+            err.to_string().contains("outside the trusted folders"),
+            "{err}"
+        );
     }
 
     #[test]
     fn environment_is_allow_listed() {
-        let vars = [("HOME", "/h"), ("LD_PRELOAD", "x.so"), ("PYTHONPATH", "/evil"), ("PATH", "/evil"),
-            ("AWS_PROFILE", "p"), ("DISPLAY", ":1"), ("https_proxy", "http://p")]
-            .map(|(k, v)| (OsString::from(k), OsString::from(v)));
+        let vars = [
+            ("HOME", "/h"),
+            ("LD_PRELOAD", "x.so"),
+            ("PYTHONPATH", "/evil"),
+            ("PATH", "/evil"),
+            ("AWS_PROFILE", "p"),
+            ("DISPLAY", ":1"),
+            ("https_proxy", "http://p"),
+        ]
+        .map(|(k, v)| (OsString::from(k), OsString::from(v)));
         let env = allowed_env(vars.into_iter());
         let keys: Vec<_> = env.iter().map(|(k, _)| k.to_str().unwrap()).collect();
         assert_eq!(keys, ["HOME", "DISPLAY", "https_proxy", "PATH"]);
@@ -557,7 +678,9 @@ mod tests {
         }
         let found = found.unwrap();
         assert_eq!(found.code, "WXYZ-1234");
-        assert!(found.url.starts_with("https://device.sso.us-east-1.amazonaws.com/"));
+        assert!(found
+            .url
+            .starts_with("https://device.sso.us-east-1.amazonaws.com/"));
         let mut flood = PromptParser::default();
         assert_eq!(flood.feed(&vec![b'x'; 1 << 20]), None);
         assert!(flood.line.len() <= PromptParser::MAX_LINE);
@@ -565,8 +688,14 @@ mod tests {
 
     #[test]
     fn error_lines_with_codes_or_urls_are_withheld() {
-        assert_eq!(safe_error_line("x\nError: AccessDenied\n\n").as_deref(), Some("Error: AccessDenied"));
+        assert_eq!(
+            safe_error_line("x\nError: AccessDenied\n\n").as_deref(),
+            Some("Error: AccessDenied")
+        );
         assert_eq!(safe_error_line("Then enter the code:\n\nABCD-EFGH\n"), None);
-        assert_eq!(safe_error_line("open https://device.sso/?user_code=X"), None);
+        assert_eq!(
+            safe_error_line("open https://device.sso/?user_code=X"),
+            None
+        );
     }
 }

@@ -1,4 +1,10 @@
 //! Everything that knows files and processes, and nothing of any UI.
+//!
+//! Input here comes from files other programs wrote: nothing in it may panic.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 pub mod atomic_write;
 pub mod aws_config;
@@ -35,18 +41,29 @@ pub struct Context {
 impl Context {
     pub fn new(paths: Paths) -> Self {
         let (settings, settings_problem) = Settings::load(&paths);
-        Context { paths, settings, settings_problem, logins: Default::default() }
+        Context {
+            paths,
+            settings,
+            settings_problem,
+            logins: Default::default(),
+        }
     }
 
     /// The same paths and login runner with the settings file read again.
     pub fn reloaded(&self) -> Self {
         let (settings, settings_problem) = Settings::load(&self.paths);
-        Context { paths: self.paths.clone(), settings, settings_problem, logins: self.logins.clone() }
+        Context {
+            paths: self.paths.clone(),
+            settings,
+            settings_problem,
+            logins: self.logins.clone(),
+        }
     }
 
     /// Builds the inventory as of now.
     pub fn inventory(&self) -> Inventory {
-        let mut inv = Inventory::build(&self.paths, &self.settings, time::OffsetDateTime::now_utc());
+        let mut inv =
+            Inventory::build(&self.paths, &self.settings, time::OffsetDateTime::now_utc());
         inv.diagnostics.extend(self.settings_problem.clone());
         inv
     }

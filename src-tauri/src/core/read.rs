@@ -38,7 +38,9 @@ impl Diagnostic {
 pub fn text(path: &Path) -> Result<Option<String>, Diagnostic> {
     let file = match fs::File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory => {
+        Err(e)
+            if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory =>
+        {
             return Ok(None)
         }
         Err(e) => return Err(Diagnostic::new(path, None, format!("cannot open: {e}"))),
@@ -49,7 +51,11 @@ pub fn text(path: &Path) -> Result<Option<String>, Diagnostic> {
         Ok(_) => {}
         // A directory where a file was expected.
         Err(e) if e.kind() == io::ErrorKind::IsADirectory => {
-            return Err(Diagnostic::new(path, None, "is a directory, expected a file"))
+            return Err(Diagnostic::new(
+                path,
+                None,
+                "is a directory, expected a file",
+            ))
         }
         Err(e) => return Err(Diagnostic::new(path, None, format!("cannot read: {e}"))),
     }
@@ -57,7 +63,10 @@ pub fn text(path: &Path) -> Result<Option<String>, Diagnostic> {
         return Err(Diagnostic::new(
             path,
             None,
-            format!("larger than {} MiB, skipped", MAX_FILE_BYTES / (1024 * 1024)),
+            format!(
+                "larger than {} MiB, skipped",
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
         ));
     }
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
@@ -100,7 +109,10 @@ pub fn toml(path: &Path, text: &str) -> Result<toml::Table, Diagnostic> {
 /// 1-based line number of byte offset `at`.
 pub fn line_of(bytes: &[u8], at: usize) -> usize {
     let end = at.min(bytes.len());
-    bytes.get(..end).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count()) + 1
+    bytes
+        .get(..end)
+        .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
+        + 1
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ pub enum Method {
 pub struct RefreshOptions {
     /// Never run a login; fail when the refresh token cannot be used.
     pub silent_only: bool,
-    /// How to run the login when one is needed.
+    /// How to run the login when one is needed (its timeout is taken from the settings).
     pub login: LoginOptions,
 }
 
@@ -82,27 +82,44 @@ pub async fn refresh(
     Ok(reply)
 }
 
-async fn refresh_profile(ctx: &Context, name: &str, options: RefreshOptions) -> Result<RefreshReply> {
+async fn refresh_profile(
+    ctx: &Context,
+    name: &str,
+    options: RefreshOptions,
+) -> Result<RefreshReply> {
     aws_config::validate_name(name)?;
     let config = AwsConfig::load(&ctx.paths.aws_config, &mut Vec::new());
     let info = config.profile(name);
     let target = match info.kind {
         ProfileKind::NotInConfig => {
-            return Err(Error::ProfileNotFound { name: name.to_owned(), config: ctx.paths.aws_config.clone() })
+            return Err(Error::ProfileNotFound {
+                name: name.to_owned(),
+                config: ctx.paths.aws_config.clone(),
+            })
         }
-        ProfileKind::NotSso => return Err(Error::NotSso { name: name.to_owned() }),
+        ProfileKind::NotSso => {
+            return Err(Error::NotSso {
+                name: name.to_owned(),
+            })
+        }
         ProfileKind::SsoSession | ProfileKind::LegacySso => LoginTarget::Profile(name.to_owned()),
         // `aws sso login --profile <chained>` fails; log in the session (or the legacy source) instead.
         ProfileKind::Chained => match (&info.sso_session, &info.source_profile) {
             (Some(s), _) if config.has_session(s) => LoginTarget::Session(s.clone()),
             (_, Some(src)) => LoginTarget::Profile(src.clone()),
-            _ => return Err(Error::NotSso { name: name.to_owned() }),
+            _ => {
+                return Err(Error::NotSso {
+                    name: name.to_owned(),
+                })
+            }
         },
     };
     match &target {
         LoginTarget::Profile(p) | LoginTarget::Session(p) => aws_config::validate_name(p)?,
     }
-    let key = info.cache_key().ok_or_else(|| Error::NotSso { name: name.to_owned() })?;
+    let key = info.cache_key().ok_or_else(|| Error::NotSso {
+        name: name.to_owned(),
+    })?;
     let cache_dir = ctx.paths.sso_cache_dir();
     let token_file = sso_cache::token_path(&cache_dir, key);
     let threshold = ctx.settings.expiring_threshold();
@@ -111,16 +128,23 @@ async fn refresh_profile(ctx: &Context, name: &str, options: RefreshOptions) -> 
 
     // The refresh token first: no browser, no user. Only sso-session profiles have one.
     let silent = match (&info.sso_session, &info.region) {
-        (Some(session), Some(region)) => silent_refresh::renew(ctx, session, region)
-            .await
-            .map(|r| if r.is_some_and(|r| !r.kept_theirs) { LoginOutcome::LoggedIn } else { LoginOutcome::Shared }),
+        (Some(session), Some(region)) => {
+            silent_refresh::renew(ctx, session, region).await.map(|r| {
+                if r.is_some_and(|r| !r.kept_theirs) {
+                    LoginOutcome::LoggedIn
+                } else {
+                    LoginOutcome::Shared
+                }
+            })
+        }
         (Some(session), None) => Err(Error::SilentRefreshUnavailable {
             session: session.clone(),
             reason: "its sso-session sets no sso_region".into(),
         }),
         (None, _) => Err(Error::SilentRefreshUnavailable {
             session: key.to_owned(),
-            reason: "profiles with sso_start_url in the profile (legacy) have no refresh token".into(),
+            reason: "profiles with sso_start_url in the profile (legacy) have no refresh token"
+                .into(),
         }),
     };
     let (outcome, method) = match silent {
@@ -128,9 +152,20 @@ async fn refresh_profile(ctx: &Context, name: &str, options: RefreshOptions) -> 
         Err(e) if options.silent_only => return Err(e),
         Err(e) => {
             tracing::info!("{e}");
+            let login_options = LoginOptions {
+                timeout: ctx.settings.login_timeout(),
+                ..options.login.clone()
+            };
             let outcome = ctx
                 .logins
-                .login(&ctx.paths, key, &target, &token_file, ctx.settings.login_timeout(), is_fresh, &options.login)
+                .login(
+                    &ctx.paths,
+                    key,
+                    &target,
+                    &token_file,
+                    is_fresh,
+                    &login_options,
+                )
                 .await?;
             (outcome, Method::Browser)
         }
@@ -138,7 +173,11 @@ async fn refresh_profile(ctx: &Context, name: &str, options: RefreshOptions) -> 
     let status = current();
     let expires_at = match status.expires_at {
         Some(t) if status.state < TokenState::Expired => t,
-        _ => return Err(Error::NoFreshToken { session: key.to_owned() }),
+        _ => {
+            return Err(Error::NoFreshToken {
+                session: key.to_owned(),
+            })
+        }
     };
     let what = match &info.sso_session {
         Some(s) => format!("SSO session {s:?} (profile {name:?})"),
@@ -173,12 +212,19 @@ async fn refresh_profile(ctx: &Context, name: &str, options: RefreshOptions) -> 
 /// else a user entry; entries that agree on the profile are not a conflict.
 pub fn profile_of_server(ctx: &Context, name: &str) -> Result<String> {
     let inventory = ctx.inventory();
-    let matches: Vec<&Server> = inventory.servers.iter().filter(|s| s.name == name).collect();
+    let matches: Vec<&Server> = inventory
+        .servers
+        .iter()
+        .filter(|s| s.name == name)
+        .collect();
     if matches.is_empty() {
         let mut known: Vec<String> = inventory.servers.iter().map(|s| s.name.clone()).collect();
         known.sort();
         known.dedup();
-        return Err(Error::ServerNotFound { name: name.to_owned(), known });
+        return Err(Error::ServerNotFound {
+            name: name.to_owned(),
+            known,
+        });
     }
     // Rank: 0 = closest project folder … n = user scope; entries for unrelated projects are dropped.
     let cwd = ctx.paths.cwd.as_deref();
@@ -186,13 +232,20 @@ pub fn profile_of_server(ctx: &Context, name: &str) -> Result<String> {
         None => Some(usize::MAX),
         Some(p) => cwd.and_then(|c| c.ancestors().position(|a| a == p)),
     };
-    let mut ranked: Vec<(usize, &Server)> = matches.iter().filter_map(|s| rank(s).map(|r| (r, *s))).collect();
+    let mut ranked: Vec<(usize, &Server)> = matches
+        .iter()
+        .filter_map(|s| rank(s).map(|r| (r, *s)))
+        .collect();
     if ranked.is_empty() {
         // Only project entries elsewhere: still usable, the name is unique enough to try.
         ranked = matches.iter().map(|s| (0, *s)).collect();
     }
     let best = ranked.iter().map(|(r, _)| *r).min().unwrap_or(usize::MAX);
-    let best: Vec<&Server> = ranked.iter().filter(|(r, _)| *r == best).map(|(_, s)| *s).collect();
+    let best: Vec<&Server> = ranked
+        .iter()
+        .filter(|(r, _)| *r == best)
+        .map(|(_, s)| *s)
+        .collect();
     let mut profiles: Vec<&str> = best.iter().filter_map(|s| s.profile.as_deref()).collect();
     profiles.sort_unstable();
     profiles.dedup();
@@ -202,7 +255,9 @@ pub fn profile_of_server(ctx: &Context, name: &str) -> Result<String> {
             let first = best.first().copied().or(matches.first().copied());
             Err(Error::ServerWithoutProfile {
                 name: name.to_owned(),
-                config: first.map(|s| s.config_path.display().to_string()).unwrap_or_default(),
+                config: first
+                    .map(|s| s.config_path.display().to_string())
+                    .unwrap_or_default(),
                 unresolved: best.iter().find_map(|s| s.profile_unresolved.clone()),
             })
         }
@@ -213,7 +268,12 @@ pub fn profile_of_server(ctx: &Context, name: &str) -> Result<String> {
     }
 }
 
-fn failure(profile: Option<&str>, origin: Option<ProfileOrigin>, session: Option<String>, e: &Error) -> RefreshReply {
+fn failure(
+    profile: Option<&str>,
+    origin: Option<ProfileOrigin>,
+    session: Option<String>,
+    e: &Error,
+) -> RefreshReply {
     let advice = match e {
         Error::LoginTimedOut(_) => " Ask the user to run the refresh again and finish the sign-in in the browser window that opens.",
         Error::LoginFailed { .. } | Error::NoFreshToken { .. } => " Tell the user; do not retry automatically.",
@@ -235,7 +295,8 @@ fn failure(profile: Option<&str>, origin: Option<ProfileOrigin>, session: Option
 
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+    c.next()
+        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
 }
 
 fn now() -> OffsetDateTime {

@@ -80,8 +80,9 @@ impl Settings {
             Err(d) => return (Settings::default(), Some(d)),
         };
         let parsed = read::jsonc(&path, &text).and_then(|v| {
-            serde_json::from_value::<Settings>(v)
-                .map_err(|e| Diagnostic::new(&path, None, format!("invalid settings, defaults used: {e}")))
+            serde_json::from_value::<Settings>(v).map_err(|e| {
+                Diagnostic::new(&path, None, format!("invalid settings, defaults used: {e}"))
+            })
         });
         match parsed {
             Ok(mut s) => {
@@ -98,7 +99,8 @@ impl Settings {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
-        let mut body = serde_json::to_vec_pretty(self).map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
+        let mut body = serde_json::to_vec_pretty(self)
+            .map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
         body.push(b'\n');
         write_atomically(&path, &body, || Ok(()))
     }
@@ -130,7 +132,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let paths = Paths::under(dir.path());
         std::fs::create_dir_all(paths.settings_file().parent().unwrap()).unwrap();
-        std::fs::write(paths.settings_file(), "{ \"loginTimeoutSeconds\": \"soon\" }").unwrap();
+        std::fs::write(
+            paths.settings_file(),
+            "{ \"loginTimeoutSeconds\": \"soon\" }",
+        )
+        .unwrap();
         let (s, diag) = Settings::load(&paths);
         assert_eq!(s, Settings::default());
         assert!(diag.is_some());
@@ -140,7 +146,12 @@ mod tests {
     fn save_then_load_round_trips() {
         let dir = tempfile::tempdir().unwrap();
         let paths = Paths::under(dir.path());
-        let s = Settings { expiring_threshold_minutes: 30, keep_alive: Some(false), show_non_aws: true, ..Settings::default() };
+        let s = Settings {
+            expiring_threshold_minutes: 30,
+            keep_alive: Some(false),
+            show_non_aws: true,
+            ..Settings::default()
+        };
         s.save(&paths).unwrap();
         assert_eq!(Settings::load(&paths), (s, None));
     }

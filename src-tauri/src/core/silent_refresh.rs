@@ -39,8 +39,16 @@ struct Grant {
 }
 
 /// Why a token file cannot be renewed silently, or `Ok` with what the call needs.
-fn grant_of(file: &Map<String, Value>, now: OffsetDateTime) -> std::result::Result<Grant, &'static str> {
-    let text = |k: &str| file.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+fn grant_of(
+    file: &Map<String, Value>,
+    now: OffsetDateTime,
+) -> std::result::Result<Grant, &'static str> {
+    let text = |k: &str| {
+        file.get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
     if text("accessToken").is_none() {
         return Err("no token is cached for it");
     }
@@ -48,11 +56,18 @@ fn grant_of(file: &Map<String, Value>, now: OffsetDateTime) -> std::result::Resu
     let (Some(client_id), Some(client_secret)) = (text("clientId"), text("clientSecret")) else {
         return Err("the cache holds no client registration");
     };
-    let registration = file.get("registrationExpiresAt").and_then(Value::as_str).and_then(sso_cache::parse_expiry);
-    if !registration.is_some_and(|t| t > now) {
+    let registration = file
+        .get("registrationExpiresAt")
+        .and_then(Value::as_str)
+        .and_then(sso_cache::parse_expiry);
+    if registration.is_none_or(|t| t <= now) {
         return Err("the client registration has expired");
     }
-    Ok(Grant { client_id, client_secret, refresh_token })
+    Ok(Grant {
+        client_id,
+        client_secret,
+        refresh_token,
+    })
 }
 
 /// Renews sso-session `session` (its token file keyed by the session name) under the session's
@@ -61,22 +76,38 @@ pub async fn renew(ctx: &Context, session: &str, region: &str) -> Result<Option<
     let token_file = sso_cache::token_path(&ctx.paths.sso_cache_dir(), session);
     let is_fresh = || {
         let now = OffsetDateTime::now_utc();
-        sso_cache::read_status(&ctx.paths.sso_cache_dir(), session, now, Duration::ZERO, &mut Vec::new())
-            .expires_at
-            .is_some_and(|t| t > now)
+        sso_cache::read_status(
+            &ctx.paths.sso_cache_dir(),
+            session,
+            now,
+            Duration::ZERO,
+            &mut Vec::new(),
+        )
+        .expires_at
+        .is_some_and(|t| t > now)
     };
     ctx.logins
-        .exclusive(&ctx.paths, session, &token_file, is_fresh, || renew_locked(&ctx.paths, session, region, &token_file))
+        .exclusive(&ctx.paths, session, &token_file, is_fresh, || {
+            renew_locked(&ctx.paths, session, region, &token_file)
+        })
         .await
 }
 
 /// Renews the token in `token_file` (already under the session's lock). `region` is the session's
 /// `sso_region`; `session` only labels errors.
-pub async fn renew_locked(paths: &Paths, session: &str, region: &str, token_file: &Path) -> Result<Renewed> {
-    let unavailable = |reason: &str| Error::SilentRefreshUnavailable { session: session.to_owned(), reason: reason.to_owned() };
+pub async fn renew_locked(
+    paths: &Paths,
+    session: &str,
+    region: &str,
+    token_file: &Path,
+) -> Result<Renewed> {
+    let unavailable = |reason: &str| Error::SilentRefreshUnavailable {
+        session: session.to_owned(),
+        reason: reason.to_owned(),
+    };
     let original = fs::read(token_file).map_err(|_| unavailable("no token is cached for it"))?;
-    let mut file: Map<String, Value> =
-        serde_json::from_slice(&original).map_err(|_| unavailable("its cache file is not readable"))?;
+    let mut file: Map<String, Value> = serde_json::from_slice(&original)
+        .map_err(|_| unavailable("its cache file is not readable"))?;
     let now = OffsetDateTime::now_utc();
     let grant = grant_of(&file, now).map_err(unavailable)?;
 
@@ -97,17 +128,27 @@ pub async fn renew_locked(paths: &Paths, session: &str, region: &str, token_file
     let answer = match tokio::time::timeout(CALL_TIMEOUT, call).await {
         Ok(Ok(out)) => Ok(out),
         Ok(Err(e)) => Err(rejected(session, describe(&e))),
-        Err(_) => Err(rejected(session, "the SSO OIDC service did not answer in time".into())),
+        Err(_) => Err(rejected(
+            session,
+            "the SSO OIDC service did not answer in time".into(),
+        )),
     };
     let out = match answer {
         Ok(out) => out,
         // Refresh tokens are single-use: if the CLI renewed first, ours was refused, and theirs stands.
-        Err(e) if fs::read(token_file).unwrap_or_default() != original => return theirs(token_file, session).map_err(|_| e),
+        Err(e) if fs::read(token_file).unwrap_or_default() != original => {
+            return theirs(token_file, session).map_err(|_| e)
+        }
         Err(e) => return Err(e),
     };
-    let access_token = out.access_token().filter(|t| !t.is_empty()).ok_or_else(|| rejected(session, "no access token came back".into()))?;
+    let access_token = out
+        .access_token()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| rejected(session, "no access token came back".into()))?;
     // Whole seconds, as botocore writes them.
-    let expires_at = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or(now)
+    let expires_at = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or(now)
         + time::Duration::seconds(i64::from(out.expires_in().max(0)));
 
     // The AWS CLI does not take our lock: if it rewrote the file during the call, its token wins.
@@ -116,13 +157,20 @@ pub async fn renew_locked(paths: &Paths, session: &str, region: &str, token_file
         return theirs(token_file, session);
     }
     file.insert("accessToken".into(), Value::from(access_token));
-    file.insert("expiresAt".into(), Value::from(sso_cache::format_time(expires_at)));
+    file.insert(
+        "expiresAt".into(),
+        Value::from(sso_cache::format_time(expires_at)),
+    );
     if let Some(rt) = out.refresh_token().filter(|t| !t.is_empty()) {
         file.insert("refreshToken".into(), Value::from(rt));
     }
-    let body = serde_json::to_vec(&file).map_err(|e| Error::io(token_file, std::io::Error::other(e)))?;
+    let body =
+        serde_json::to_vec(&file).map_err(|e| Error::io(token_file, std::io::Error::other(e)))?;
     write_atomically(token_file, &body, || Ok(()))?;
-    Ok(Renewed { expires_at, kept_theirs: false })
+    Ok(Renewed {
+        expires_at,
+        kept_theirs: false,
+    })
 }
 
 fn theirs(token_file: &Path, session: &str) -> Result<Renewed> {
@@ -130,31 +178,54 @@ fn theirs(token_file: &Path, session: &str) -> Result<Renewed> {
         .ok()
         .and_then(|b| serde_json::from_slice::<Map<String, Value>>(&b).ok())
         .filter(|m| m.contains_key("accessToken"))
-        .and_then(|m| m.get("expiresAt").and_then(Value::as_str).and_then(sso_cache::parse_expiry));
+        .and_then(|m| {
+            m.get("expiresAt")
+                .and_then(Value::as_str)
+                .and_then(sso_cache::parse_expiry)
+        });
     match expiry {
-        Some(t) if t > OffsetDateTime::now_utc() => Ok(Renewed { expires_at: t, kept_theirs: true }),
-        _ => Err(rejected(session, "another program rewrote the token file without a valid token".into())),
+        Some(t) if t > OffsetDateTime::now_utc() => Ok(Renewed {
+            expires_at: t,
+            kept_theirs: true,
+        }),
+        _ => Err(rejected(
+            session,
+            "another program rewrote the token file without a valid token".into(),
+        )),
     }
 }
 
 fn rejected(session: &str, reason: String) -> Error {
-    Error::SilentRefreshFailed { session: session.to_owned(), reason }
+    Error::SilentRefreshFailed {
+        session: session.to_owned(),
+        reason,
+    }
 }
 
 /// A short reason for a failed `CreateToken`, without anything from the request.
 fn describe(e: &SdkError<CreateTokenError>) -> String {
     match e {
         SdkError::ServiceError(se) => match se.err() {
-            CreateTokenError::InvalidGrantException(_) => "the refresh token was rejected (expired or revoked)".into(),
+            CreateTokenError::InvalidGrantException(_) => {
+                "the refresh token was rejected (expired or revoked)".into()
+            }
             CreateTokenError::ExpiredTokenException(_) => "the refresh token has expired".into(),
-            CreateTokenError::InvalidClientException(_) | CreateTokenError::UnauthorizedClientException(_) => {
+            CreateTokenError::InvalidClientException(_)
+            | CreateTokenError::UnauthorizedClientException(_) => {
                 "the client registration was rejected".into()
             }
-            other => format!("the SSO OIDC service refused: {}", other.meta().code().unwrap_or("unknown error")),
+            other => format!(
+                "the SSO OIDC service refused: {}",
+                other.meta().code().unwrap_or("unknown error")
+            ),
         },
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            format!("the SSO OIDC service could not be reached ({})", DisplayErrorContext(e)).chars().take(300).collect()
-        }
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => format!(
+            "the SSO OIDC service could not be reached ({})",
+            DisplayErrorContext(e)
+        )
+        .chars()
+        .take(300)
+        .collect(),
         _ => "the SSO OIDC service gave an unreadable answer".into(),
     }
 }
@@ -174,7 +245,10 @@ mod tests {
         for (drop, want) in [
             ("refreshToken", "the cache holds no refresh token"),
             ("clientSecret", "the cache holds no client registration"),
-            ("registrationExpiresAt", "the client registration has expired"),
+            (
+                "registrationExpiresAt",
+                "the client registration has expired",
+            ),
             ("accessToken", "no token is cached for it"),
         ] {
             let mut m = full.as_object().unwrap().clone();
@@ -182,8 +256,13 @@ mod tests {
             assert_eq!(grant_of(&m, now).err(), Some(want));
         }
         let mut old = full.as_object().unwrap().clone();
-        old.insert("registrationExpiresAt".into(), json!("2026-01-01T00:00:00Z"));
-        assert_eq!(grant_of(&old, now).err(), Some("the client registration has expired"));
+        old.insert(
+            "registrationExpiresAt".into(),
+            json!("2026-01-01T00:00:00Z"),
+        );
+        assert_eq!(
+            grant_of(&old, now).err(),
+            Some("the client registration has expired")
+        );
     }
-
 }

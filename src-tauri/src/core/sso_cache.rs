@@ -81,7 +81,11 @@ pub fn read_status(
     let file: TokenFile = match serde_json::from_str(&text) {
         Ok(f) => f,
         Err(e) => {
-            diagnostics.push(Diagnostic::new(&path, Some(e.line()), "not a readable SSO token file"));
+            diagnostics.push(Diagnostic::new(
+                &path,
+                Some(e.line()),
+                "not a readable SSO token file",
+            ));
             return TokenStatus::MISSING;
         }
     };
@@ -89,7 +93,11 @@ pub fn read_status(
         return TokenStatus::MISSING;
     }
     let Some(expires_at) = file.expires_at.as_deref().and_then(parse_expiry) else {
-        diagnostics.push(Diagnostic::new(&path, None, "token file has no readable expiresAt"));
+        diagnostics.push(Diagnostic::new(
+            &path,
+            None,
+            "token file has no readable expiresAt",
+        ));
         return TokenStatus::MISSING;
     };
     let registration_ok = file
@@ -108,7 +116,11 @@ pub fn read_status(
 }
 
 /// Classifies an expiry time.
-pub fn state_at(expires_at: OffsetDateTime, now: OffsetDateTime, threshold: Duration) -> TokenState {
+pub fn state_at(
+    expires_at: OffsetDateTime,
+    now: OffsetDateTime,
+    threshold: Duration,
+) -> TokenState {
     if expires_at <= now {
         TokenState::Expired
     } else if expires_at - now < threshold {
@@ -151,7 +163,10 @@ mod tests {
     #[test]
     fn file_name_is_sha1_of_the_key() {
         let p = token_path(Path::new("/c"), "lab");
-        assert_eq!(p, Path::new("/c/3953f9ddf975ab5097ee468d99555c5b441169bf.json"));
+        assert_eq!(
+            p,
+            Path::new("/c/3953f9ddf975ab5097ee468d99555c5b441169bf.json")
+        );
     }
 
     #[test]
@@ -167,8 +182,16 @@ mod tests {
         }
         let frac = parse_expiry("2026-11-22T09:55:06.502193Z").unwrap();
         assert_eq!(format_time(frac), "2026-11-22T09:55:06Z");
-        assert_eq!(format_time(parse_expiry("2026-11-22T09:55:06.123Z").unwrap()), "2026-11-22T09:55:06Z");
-        for bad in ["2026-11-22T09:47:44", "tomorrow", "", "2026-13-01T00:00:00Z"] {
+        assert_eq!(
+            format_time(parse_expiry("2026-11-22T09:55:06.123Z").unwrap()),
+            "2026-11-22T09:55:06Z"
+        );
+        for bad in [
+            "2026-11-22T09:47:44",
+            "tomorrow",
+            "",
+            "2026-13-01T00:00:00Z",
+        ] {
             assert_eq!(parse_expiry(bad), None, "{bad}");
         }
     }
@@ -177,8 +200,14 @@ mod tests {
     fn states_follow_the_threshold() {
         let now = datetime!(2026-11-22 09:00:00 UTC);
         let fifteen = Duration::from_secs(900);
-        assert_eq!(state_at(datetime!(2026-11-22 10:00:00 UTC), now, fifteen), TokenState::Valid);
-        assert_eq!(state_at(datetime!(2026-11-22 09:10:00 UTC), now, fifteen), TokenState::Expiring);
+        assert_eq!(
+            state_at(datetime!(2026-11-22 10:00:00 UTC), now, fifteen),
+            TokenState::Valid
+        );
+        assert_eq!(
+            state_at(datetime!(2026-11-22 09:10:00 UTC), now, fifteen),
+            TokenState::Expiring
+        );
         assert_eq!(state_at(now, now, fifteen), TokenState::Expired);
     }
 
@@ -193,9 +222,15 @@ mod tests {
             r#"{"clientId":"c","clientSecret":"s","expiresAt":"2027-01-01T00:00:00Z"}"#,
         )
         .unwrap();
-        assert_eq!(read_status(dir.path(), "reg", now, t, &mut diags), TokenStatus::MISSING);
+        assert_eq!(
+            read_status(dir.path(), "reg", now, t, &mut diags),
+            TokenStatus::MISSING
+        );
         std::fs::write(token_path(dir.path(), "bad"), "{not json").unwrap();
-        assert_eq!(read_status(dir.path(), "bad", now, t, &mut diags), TokenStatus::MISSING);
+        assert_eq!(
+            read_status(dir.path(), "bad", now, t, &mut diags),
+            TokenStatus::MISSING
+        );
         assert_eq!(diags.len(), 1);
         std::fs::write(
             token_path(dir.path(), "ok"),

@@ -60,7 +60,19 @@ pub(crate) fn get_view(state: State<'_, AppState>) -> View {
         sessions: inv.sessions(),
         inventory: (*inv).clone(),
         refreshing,
-        prompts: state.prompts().into_iter().map(|(k, p)| (k, Prompt { url: p.url, code: p.code })).collect(),
+        prompts: state
+            .prompts()
+            .into_iter()
+            .map(|(k, p)| {
+                (
+                    k,
+                    Prompt {
+                        url: p.url,
+                        code: p.code,
+                    },
+                )
+            })
+            .collect(),
         settings: state.ctx().settings.clone(),
         local_offset_minutes: i32::from(super::local_offset().whole_minutes()),
     }
@@ -70,7 +82,9 @@ pub(crate) fn get_view(state: State<'_, AppState>) -> View {
 pub(crate) fn refresh_session(app: AppHandle, key: String) -> Result<()> {
     let inv = app.state::<AppState>().inventory();
     if !inv.sessions().iter().any(|s| s.key == key) {
-        return Err(CommandError::NotFound("that session is no longer in the configuration".into()));
+        return Err(CommandError::NotFound(
+            "that session is no longer in the configuration".into(),
+        ));
     }
     super::start_refresh(&app, key);
     Ok(())
@@ -80,7 +94,10 @@ pub(crate) fn refresh_session(app: AppHandle, key: String) -> Result<()> {
 #[tauri::command]
 pub(crate) fn open_config(app: AppHandle, state: State<'_, AppState>, index: usize) -> Result<()> {
     let inv = state.inventory();
-    let server = inv.servers.get(index).ok_or_else(|| CommandError::NotFound("no such server".into()))?;
+    let server = inv
+        .servers
+        .get(index)
+        .ok_or_else(|| CommandError::NotFound("no such server".into()))?;
     open(&app, server.config_path.display().to_string())
 }
 
@@ -88,24 +105,43 @@ pub(crate) fn open_config(app: AppHandle, state: State<'_, AppState>, index: usi
 #[tauri::command]
 pub(crate) fn open_portal(app: AppHandle, state: State<'_, AppState>, key: String) -> Result<()> {
     let sessions = state.inventory().sessions();
-    let session = sessions.iter().find(|s| s.key == key).ok_or_else(|| CommandError::NotFound("no such session".into()))?;
-    let url = session.start_url.clone().filter(|u| u.starts_with("https://"));
-    open(&app, url.ok_or_else(|| CommandError::NotFound("the session has no https start URL".into()))?)
+    let session = sessions
+        .iter()
+        .find(|s| s.key == key)
+        .ok_or_else(|| CommandError::NotFound("no such session".into()))?;
+    let url = session
+        .start_url
+        .clone()
+        .filter(|u| u.starts_with("https://"));
+    open(
+        &app,
+        url.ok_or_else(|| CommandError::NotFound("the session has no https start URL".into()))?,
+    )
 }
 
 #[allow(deprecated)] // tauri-plugin-opener would be a second plugin for the same two calls
 fn open(app: &AppHandle, target: String) -> Result<()> {
-    app.shell().open(target, None).map_err(|e| CommandError::Desktop(e.to_string()))
+    app.shell()
+        .open(target, None)
+        .map_err(|e| CommandError::Desktop(e.to_string()))
 }
 
 #[tauri::command]
-pub(crate) fn save_settings(app: AppHandle, state: State<'_, AppState>, settings: Settings) -> Result<()> {
+pub(crate) fn save_settings(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    settings: Settings,
+) -> Result<()> {
     let ctx = state.ctx();
     let mut settings = settings;
     settings.project_roots.retain(|p| p.is_absolute());
     settings.save(&ctx.paths)?;
     let autostart = app.autolaunch();
-    let result = if settings.start_at_login { autostart.enable() } else { autostart.disable() };
+    let result = if settings.start_at_login {
+        autostart.enable()
+    } else {
+        autostart.disable()
+    };
     if let Err(e) = result {
         tracing::warn!("cannot change start at login: {e}");
     }

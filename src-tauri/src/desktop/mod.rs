@@ -35,9 +35,14 @@ pub fn run(ctx: Context, show: bool) -> anyhow::Result<()> {
     let _ = LOCAL_OFFSET.set(UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC));
     let app = tauri::Builder::default()
         // First: a second start hands its arguments to this instance and exits.
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| open_window(app, None)))
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            open_window(app, None)
+        }))
         .plugin(tauri_plugin_shell::init())
-        .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, None))
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            None,
+        ))
         .manage(AppState::new(ctx))
         .invoke_handler(tauri::generate_handler![
             commands::get_view,
@@ -58,7 +63,10 @@ pub fn run(ctx: Context, show: bool) -> anyhow::Result<()> {
         .build(tauri::generate_context!())?;
     app.run(|_, event| {
         // Closing the window destroys it (WebKit's processes go with it); the tray stays.
-        if let RunEvent::ExitRequested { api, code: None, .. } = event {
+        if let RunEvent::ExitRequested {
+            api, code: None, ..
+        } = event
+        {
             api.prevent_exit();
         }
     });
@@ -77,11 +85,15 @@ pub fn open_window(app: &AppHandle, section: Option<&str>) {
         }
         return;
     }
-    let built = WebviewWindowBuilder::new(app, WINDOW, WebviewUrl::App(format!("index.html{hash}").into()))
-        .title("AWS SSO sessions")
-        .inner_size(900.0, 620.0)
-        .min_inner_size(480.0, 320.0)
-        .build();
+    let built = WebviewWindowBuilder::new(
+        app,
+        WINDOW,
+        WebviewUrl::App(format!("index.html{hash}").into()),
+    )
+    .title("AWS SSO sessions")
+    .inner_size(900.0, 620.0)
+    .min_inner_size(480.0, 320.0)
+    .build();
     if let Err(e) = built {
         tracing::warn!("cannot open the window: {e}");
     }
@@ -90,7 +102,14 @@ pub fn open_window(app: &AppHandle, section: Option<&str>) {
 /// Starts a refresh of session `key` unless one is running; the outcome is a notification.
 pub fn start_refresh(app: &AppHandle, key: String) {
     let state = app.state::<AppState>();
-    let Some(session) = state.inventory().sessions().into_iter().find(|s| s.key == key) else { return };
+    let Some(session) = state
+        .inventory()
+        .sessions()
+        .into_iter()
+        .find(|s| s.key == key)
+    else {
+        return;
+    };
     if !state.start_refresh(&key) {
         return;
     }
@@ -119,7 +138,11 @@ pub fn start_refresh(app: &AppHandle, key: String) {
         };
         let options = RefreshOptions {
             silent_only: false,
-            login: LoginOptions { no_browser, on_prompt: Some(sink) },
+            login: LoginOptions {
+                no_browser,
+                on_prompt: Some(sink),
+                ..LoginOptions::default()
+            },
         };
         let reply = refresh::refresh(&ctx, Some(&session.login_profile), None, options).await;
         state.end_refresh(&key);
@@ -127,9 +150,21 @@ pub fn start_refresh(app: &AppHandle, key: String) {
         if ctx.settings.notify_refresh_result {
             let label = sanitize_label(session.label());
             let note = match reply {
-                Ok(r) if r.success => Note { summary: format!("AWS SSO session {label} refreshed"), body: r.message, refresh: None },
-                Ok(r) => Note { summary: format!("Refreshing {label} failed"), body: r.message, refresh: Some(key.clone()) },
-                Err(e) => Note { summary: format!("Refreshing {label} failed"), body: e.to_string(), refresh: None },
+                Ok(r) if r.success => Note {
+                    summary: format!("AWS SSO session {label} refreshed"),
+                    body: r.message,
+                    refresh: None,
+                },
+                Ok(r) => Note {
+                    summary: format!("Refreshing {label} failed"),
+                    body: r.message,
+                    refresh: Some(key.clone()),
+                },
+                Err(e) => Note {
+                    summary: format!("Refreshing {label} failed"),
+                    body: e.to_string(),
+                    refresh: None,
+                },
             };
             show_notes(&app, vec![note]);
         }
@@ -154,7 +189,10 @@ fn has_display(ctx: &Context) -> bool {
     if !cfg!(all(unix, not(target_os = "macos"))) {
         return true;
     }
-    ctx.paths.login_env.iter().any(|(k, v)| (k == "DISPLAY" || k == "WAYLAND_DISPLAY") && !v.is_empty())
+    ctx.paths
+        .login_env
+        .iter()
+        .any(|(k, v)| (k == "DISPLAY" || k == "WAYLAND_DISPLAY") && !v.is_empty())
 }
 
 /// Keep-alive, on by default here: sessions with a refresh token are renewed before they expire.
@@ -169,9 +207,17 @@ fn spawn_keep_alive(app: AppHandle) {
     tauri::async_runtime::spawn(keep_alive::run(current, move |event| {
         let state = app.state::<AppState>();
         state.changed.notify_one();
-        if let keep_alive::Event::Failed { session, reason, gave_up: true } = event {
+        if let keep_alive::Event::Failed {
+            session,
+            reason,
+            gave_up: true,
+        } = event
+        {
             let note = Note {
-                summary: format!("AWS SSO session {} needs a sign-in", sanitize_label(&session)),
+                summary: format!(
+                    "AWS SSO session {} needs a sign-in",
+                    sanitize_label(&session)
+                ),
                 body: reason,
                 refresh: Some(session),
             };

@@ -43,8 +43,15 @@ pub struct Notifier {
 impl Notifier {
     pub fn new(paths: &Paths) -> Self {
         let path = paths.state_dir.join("notified.json");
-        let shown = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
-        Notifier { path, shown: Mutex::new(shown), unavailable_logged: AtomicBool::new(false) }
+        let shown = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        Notifier {
+            path,
+            shown: Mutex::new(shown),
+            unavailable_logged: AtomicBool::new(false),
+        }
     }
 
     /// The expiry warnings due for `sessions`, each returned once per session and expiry.
@@ -52,7 +59,9 @@ impl Notifier {
         let mut shown = self.shown.lock().unwrap_or_else(|e| e.into_inner());
         let mut notes = Vec::new();
         for s in sessions {
-            let Some(expires_at) = s.token.expires_at else { continue };
+            let Some(expires_at) = s.token.expires_at else {
+                continue;
+            };
             let stamp = format_time(expires_at);
             let label = sanitize_label(s.label());
             let (map, enabled, summary, body) = match s.token.state {
@@ -60,13 +69,18 @@ impl Notifier {
                     &mut shown.expiring,
                     settings.notify_before_expiry,
                     format!("AWS SSO session {label} expires soon"),
-                    format!("The token expires at {stamp}. Refresh it now to keep your agents working."),
+                    format!(
+                        "The token expires at {stamp}. Refresh it now to keep your agents working."
+                    ),
                 ),
                 TokenState::Expired => (
                     &mut shown.expired,
                     settings.notify_at_expiry,
                     format!("AWS SSO session {label} has expired"),
-                    format!("MCP servers using {} will fail until you sign in again.", profiles(s)),
+                    format!(
+                        "MCP servers using {} will fail until you sign in again.",
+                        profiles(s)
+                    ),
                 ),
                 _ => continue,
             };
@@ -74,7 +88,11 @@ impl Notifier {
                 continue;
             }
             map.insert(s.key.clone(), stamp);
-            notes.push(Note { summary, body, refresh: Some(s.key.clone()) });
+            notes.push(Note {
+                summary,
+                body,
+                refresh: Some(s.key.clone()),
+            });
         }
         if !notes.is_empty() {
             if let Ok(body) = serde_json::to_vec(&*shown) {
@@ -92,7 +110,9 @@ impl Notifier {
     /// Shows a note; `on_refresh` runs when the user picks its "Refresh" action.
     pub fn show(&self, note: Note, on_refresh: impl FnOnce(String) + Send + 'static) {
         let mut n = notify_rust::Notification::new();
-        n.appname("aws-sso-tray").summary(&note.summary).body(&note.body);
+        n.appname("aws-sso-tray")
+            .summary(&note.summary)
+            .body(&note.body);
         #[cfg(all(unix, not(target_os = "macos")))]
         if note.refresh.is_some() {
             n.action("refresh", "Refresh");
@@ -123,7 +143,11 @@ impl Notifier {
 }
 
 fn profiles(s: &Session) -> String {
-    s.profiles.iter().map(|p| sanitize_label(p)).collect::<Vec<_>>().join(", ")
+    s.profiles
+        .iter()
+        .map(|p| sanitize_label(p))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -133,7 +157,14 @@ mod tests {
     use time::macros::datetime;
 
     fn session(state: TokenState, at: time::OffsetDateTime) -> Session {
-        Session::for_test("lab", Token { state, expires_at: Some(at), refreshable: false })
+        Session::for_test(
+            "lab",
+            Token {
+                state,
+                expires_at: Some(at),
+                refreshable: false,
+            },
+        )
     }
 
     #[test]
@@ -143,16 +174,53 @@ mod tests {
         let s = Settings::default();
         let at = datetime!(2026-11-22 12:00:00 UTC);
         let n = Notifier::new(&paths);
-        assert_eq!(n.expiry_notes(&[session(TokenState::Expiring, at)], &s).len(), 1);
-        assert_eq!(n.expiry_notes(&[session(TokenState::Expiring, at)], &s).len(), 0);
+        assert_eq!(
+            n.expiry_notes(&[session(TokenState::Expiring, at)], &s)
+                .len(),
+            1
+        );
+        assert_eq!(
+            n.expiry_notes(&[session(TokenState::Expiring, at)], &s)
+                .len(),
+            0
+        );
         let restarted = Notifier::new(&paths);
-        assert_eq!(restarted.expiry_notes(&[session(TokenState::Expiring, at)], &s).len(), 0);
-        assert_eq!(restarted.expiry_notes(&[session(TokenState::Expired, at)], &s).len(), 1);
+        assert_eq!(
+            restarted
+                .expiry_notes(&[session(TokenState::Expiring, at)], &s)
+                .len(),
+            0
+        );
+        assert_eq!(
+            restarted
+                .expiry_notes(&[session(TokenState::Expired, at)], &s)
+                .len(),
+            1
+        );
         let later = datetime!(2026-11-22 20:00:00 UTC);
-        assert_eq!(restarted.expiry_notes(&[session(TokenState::Expiring, later)], &s).len(), 1, "new expiry, new warning");
-        assert_eq!(restarted.expiry_notes(&[session(TokenState::Valid, later)], &s).len(), 0);
-        let off = Settings { notify_at_expiry: false, ..Settings::default() };
+        assert_eq!(
+            restarted
+                .expiry_notes(&[session(TokenState::Expiring, later)], &s)
+                .len(),
+            1,
+            "new expiry, new warning"
+        );
+        assert_eq!(
+            restarted
+                .expiry_notes(&[session(TokenState::Valid, later)], &s)
+                .len(),
+            0
+        );
+        let off = Settings {
+            notify_at_expiry: false,
+            ..Settings::default()
+        };
         let other = datetime!(2026-11-23 20:00:00 UTC);
-        assert_eq!(restarted.expiry_notes(&[session(TokenState::Expired, other)], &off).len(), 0);
+        assert_eq!(
+            restarted
+                .expiry_notes(&[session(TokenState::Expired, other)], &off)
+                .len(),
+            0
+        );
     }
 }

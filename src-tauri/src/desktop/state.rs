@@ -40,7 +40,11 @@ impl AppState {
     pub fn new(ctx: Context) -> Self {
         let notifier = Notifier::new(&ctx.paths);
         AppState {
-            inventory: RwLock::new(Arc::new(Inventory { servers: vec![], profiles: vec![], diagnostics: vec![] })),
+            inventory: RwLock::new(Arc::new(Inventory {
+                servers: vec![],
+                profiles: vec![],
+                diagnostics: vec![],
+            })),
             ctx: RwLock::new(Arc::new(ctx)),
             refreshing: Mutex::default(),
             prompts: Mutex::default(),

@@ -50,9 +50,16 @@ impl MenuId {
 /// The icon for the worst state: valid (or nothing to watch), expiring, expired or never logged in.
 pub fn icon_for(worst: Option<TokenState>) -> (&'static str, &'static [u8]) {
     match worst {
-        None | Some(TokenState::Valid) => ("valid", include_bytes!("../../../icons/tray-valid.png")),
-        Some(TokenState::Expiring) => ("expiring", include_bytes!("../../../icons/tray-expiring.png")),
-        Some(TokenState::Expired | TokenState::Missing) => ("expired", include_bytes!("../../../icons/tray-expired.png")),
+        None | Some(TokenState::Valid) => {
+            ("valid", include_bytes!("../../../icons/tray-valid.png"))
+        }
+        Some(TokenState::Expiring) => (
+            "expiring",
+            include_bytes!("../../../icons/tray-expiring.png"),
+        ),
+        Some(TokenState::Expired | TokenState::Missing) => {
+            ("expired", include_bytes!("../../../icons/tray-expired.png"))
+        }
     }
 }
 
@@ -65,15 +72,27 @@ pub fn summary(sessions: &[Session], now: OffsetDateTime) -> String {
         .filter(|s| s.token.state == TokenState::Expiring)
         .filter_map(|s| s.token.expires_at)
         .min();
-    let expiring = sessions.iter().filter(|s| s.token.state == TokenState::Expiring).count();
+    let expiring = sessions
+        .iter()
+        .filter(|s| s.token.state == TokenState::Expiring)
+        .count();
     if let Some(at) = soonest {
-        parts.push(format!("{expiring} expires in {} min", (at - now).whole_minutes().max(0)));
+        parts.push(format!(
+            "{expiring} expires in {} min",
+            (at - now).whole_minutes().max(0)
+        ));
     }
-    let expired = sessions.iter().filter(|s| s.token.state == TokenState::Expired).count();
+    let expired = sessions
+        .iter()
+        .filter(|s| s.token.state == TokenState::Expired)
+        .count();
     if expired > 0 {
         parts.push(format!("{expired} expired"));
     }
-    let missing = sessions.iter().filter(|s| s.token.state == TokenState::Missing).count();
+    let missing = sessions
+        .iter()
+        .filter(|s| s.token.state == TokenState::Missing)
+        .count();
     if missing > 0 {
         parts.push(format!("{missing} never logged in"));
     }
@@ -114,14 +133,24 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>, inv: &Inventory) -> tauri::Result<
         let busy = refreshing.contains(&s.key);
         let sub = Submenu::new(app, session_title(s, busy, offset), true)?;
         let label = if busy { "Refreshing…" } else { "Refresh" };
-        sub.append(&MenuItem::with_id(app, MenuId::Refresh(s.key.clone()).as_id(), label, !busy, None::<&str>)?)?;
+        sub.append(&MenuItem::with_id(
+            app,
+            MenuId::Refresh(s.key.clone()).as_id(),
+            label,
+            !busy,
+            None::<&str>,
+        )?)?;
         sub.append(&PredefinedMenuItem::separator(app)?)?;
         for p in &s.profiles {
             sub.append(&info(app, format!("Profile {}", sanitize_label(p)))?)?;
         }
         for &i in &s.servers {
             if let Some(server) = inv.servers.get(i) {
-                let text = format!("Server {} ({})", sanitize_label(&server.name), client_name(server.client));
+                let text = format!(
+                    "Server {} ({})",
+                    sanitize_label(&server.name),
+                    client_name(server.client)
+                );
                 sub.append(&info(app, text)?)?;
             }
         }
@@ -135,17 +164,40 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>, inv: &Inventory) -> tauri::Result<
         if !others.is_empty() {
             let sub = Submenu::new(app, format!("Servers without AWS ({})", others.len()), true)?;
             for s in others {
-                sub.append(&info(app, format!("{} ({})", sanitize_label(&s.name), client_name(s.client)))?)?;
+                sub.append(&info(
+                    app,
+                    format!("{} ({})", sanitize_label(&s.name), client_name(s.client)),
+                )?)?;
             }
             menu.append(&sub)?;
         }
     }
-    let any_expired = sessions.iter().any(|s| s.token.state >= TokenState::Expired);
+    let any_expired = sessions
+        .iter()
+        .any(|s| s.token.state >= TokenState::Expired);
     let items: [&dyn IsMenuItem<R>; 5] = [
         &PredefinedMenuItem::separator(app)?,
-        &MenuItem::with_id(app, MenuId::RefreshExpired.as_id(), "Refresh all expired", any_expired, None::<&str>)?,
-        &MenuItem::with_id(app, MenuId::OpenWindow.as_id(), "Open window", true, None::<&str>)?,
-        &MenuItem::with_id(app, MenuId::Settings.as_id(), "Settings…", true, None::<&str>)?,
+        &MenuItem::with_id(
+            app,
+            MenuId::RefreshExpired.as_id(),
+            "Refresh all expired",
+            any_expired,
+            None::<&str>,
+        )?,
+        &MenuItem::with_id(
+            app,
+            MenuId::OpenWindow.as_id(),
+            "Open window",
+            true,
+            None::<&str>,
+        )?,
+        &MenuItem::with_id(
+            app,
+            MenuId::Settings.as_id(),
+            "Settings…",
+            true,
+            None::<&str>,
+        )?,
         &MenuItem::with_id(app, MenuId::Quit.as_id(), "Quit", true, None::<&str>)?,
     ];
     menu.append_items(&items)?;
@@ -171,7 +223,9 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
 
 /// Brings the icon, tooltip and menu in line with `inv`.
 pub fn update(app: &AppHandle, inv: &Inventory) -> tauri::Result<()> {
-    let Some(tray) = app.tray_by_id(TRAY_ID) else { return Ok(()) };
+    let Some(tray) = app.tray_by_id(TRAY_ID) else {
+        return Ok(());
+    };
     let (_, bytes) = icon_for(inv.worst_state());
     tray.set_icon(Some(Image::from_bytes(bytes)?))?;
     tray.set_tooltip(Some(summary(&inv.sessions(), OffsetDateTime::now_utc())))?;
@@ -192,7 +246,11 @@ fn on_menu_event(app: &AppHandle, event: MenuEvent) {
 
 fn refresh_expired(app: &AppHandle) {
     let inv = app.state::<AppState>().inventory();
-    for s in inv.sessions().into_iter().filter(|s| s.token.state >= TokenState::Expired) {
+    for s in inv
+        .sessions()
+        .into_iter()
+        .filter(|s| s.token.state >= TokenState::Expired)
+    {
         super::start_refresh(app, s.key);
     }
 }
@@ -221,17 +279,48 @@ mod tests {
     #[test]
     fn summary_and_titles_tell_the_worst_first() {
         let now = datetime!(2026-11-22 12:00:00 UTC);
-        let t = |state, at| Token { state, expires_at: at, refreshable: false };
+        let t = |state, at| Token {
+            state,
+            expires_at: at,
+            refreshable: false,
+        };
         let sessions = [
-            Session::for_test("a", t(TokenState::Valid, Some(datetime!(2026-11-22 18:00:00 UTC)))),
-            Session::for_test("b", t(TokenState::Expiring, Some(datetime!(2026-11-22 12:09:00 UTC)))),
-            Session::for_test("c", t(TokenState::Expired, Some(datetime!(2026-11-22 11:00:00 UTC)))),
+            Session::for_test(
+                "a",
+                t(TokenState::Valid, Some(datetime!(2026-11-22 18:00:00 UTC))),
+            ),
+            Session::for_test(
+                "b",
+                t(
+                    TokenState::Expiring,
+                    Some(datetime!(2026-11-22 12:09:00 UTC)),
+                ),
+            ),
+            Session::for_test(
+                "c",
+                t(
+                    TokenState::Expired,
+                    Some(datetime!(2026-11-22 11:00:00 UTC)),
+                ),
+            ),
         ];
-        assert_eq!(summary(&sessions, now), "3 sessions: 1 expires in 9 min, 1 expired");
+        assert_eq!(
+            summary(&sessions, now),
+            "3 sessions: 1 expires in 9 min, 1 expired"
+        );
         assert_eq!(summary(&sessions[..1], now), "1 session: all valid");
-        assert_eq!(session_title(&sessions[0], false, UtcOffset::UTC), "a — valid until 18:00");
-        assert_eq!(session_title(&sessions[2], false, UtcOffset::UTC), "c — expired");
-        assert_eq!(session_title(&sessions[2], true, UtcOffset::UTC), "c — refreshing…");
+        assert_eq!(
+            session_title(&sessions[0], false, UtcOffset::UTC),
+            "a — valid until 18:00"
+        );
+        assert_eq!(
+            session_title(&sessions[2], false, UtcOffset::UTC),
+            "c — expired"
+        );
+        assert_eq!(
+            session_title(&sessions[2], true, UtcOffset::UTC),
+            "c — refreshing…"
+        );
         assert_eq!(icon_for(Some(TokenState::Missing)).0, "expired");
     }
 }

@@ -29,7 +29,10 @@ impl Interest {
         files.extend(inv.servers.iter().map(|s| s.config_path.clone()));
         files.insert(ctx.paths.aws_config.clone());
         files.insert(ctx.paths.settings_file());
-        Interest { files, cache_dir: ctx.paths.sso_cache_dir() }
+        Interest {
+            files,
+            cache_dir: ctx.paths.sso_cache_dir(),
+        }
     }
 
     /// The nearest existing folder of each file (a folder created later shows up as an event there).
@@ -55,11 +58,15 @@ impl Interest {
 pub fn spawn(app: AppHandle) {
     tauri::async_runtime::spawn(async move {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
-        let debouncer = new_debouncer(Duration::from_millis(300), None, move |res: DebounceEventResult| {
-            if let Ok(events) = res {
-                let _ = tx.send(events.into_iter().flat_map(|e| e.event.paths).collect());
-            }
-        });
+        let debouncer = new_debouncer(
+            Duration::from_millis(300),
+            None,
+            move |res: DebounceEventResult| {
+                if let Ok(events) = res {
+                    let _ = tx.send(events.into_iter().flat_map(|e| e.event.paths).collect());
+                }
+            },
+        );
         let mut debouncer = match debouncer {
             Ok(d) => Some(d),
             Err(e) => {
@@ -69,7 +76,9 @@ pub fn spawn(app: AppHandle) {
         };
         let mut watched: BTreeSet<PathBuf> = BTreeSet::new();
         loop {
-            let Some((ctx, inv)) = rebuild(&app).await else { return };
+            let Some((ctx, inv)) = rebuild(&app).await else {
+                return;
+            };
             let interest = Interest::of(&ctx, &inv);
             if let Some(d) = debouncer.as_mut() {
                 let want = interest.dirs();
@@ -86,7 +95,10 @@ pub fn spawn(app: AppHandle) {
             let now = OffsetDateTime::now_utc();
             let next = inv
                 .next_change(now, ctx.settings.expiring_threshold())
-                .map(|t| Duration::try_from(t - now).unwrap_or(Duration::ZERO) + Duration::from_millis(200));
+                .map(|t| {
+                    Duration::try_from(t - now).unwrap_or(Duration::ZERO)
+                        + Duration::from_millis(200)
+                });
             let state = app.state::<AppState>();
             loop {
                 tokio::select! {
@@ -116,7 +128,9 @@ async fn rebuild(app: &AppHandle) -> Option<(Arc<Context>, Arc<Inventory>)> {
     let ctx = state.ctx();
     let inv = {
         let ctx = ctx.clone();
-        tauri::async_runtime::spawn_blocking(move || ctx.inventory()).await.ok()?
+        tauri::async_runtime::spawn_blocking(move || ctx.inventory())
+            .await
+            .ok()?
     };
     state.set_inventory(inv);
     let inv = state.inventory();

@@ -19,8 +19,13 @@ use crate::core::{keep_alive, sso_cache, Context};
 /// killed at once instead of waiting for them: nobody is left to read their result.
 pub async fn serve(ctx: Arc<Context>) -> anyhow::Result<()> {
     let eof = Arc::new(Notify::new());
-    let stdin = EofSignal { inner: tokio::io::stdin(), eof: eof.clone() };
-    let service = AwsSsoServer::new(ctx.clone()).serve((stdin, tokio::io::stdout())).await?;
+    let stdin = EofSignal {
+        inner: tokio::io::stdin(),
+        eof: eof.clone(),
+    };
+    let service = AwsSsoServer::new(ctx.clone())
+        .serve((stdin, tokio::io::stdout()))
+        .await?;
     // Opt-in here: several clients may each run a server; they share renewals through the session lock.
     let keep_alive = ctx.settings.keep_alive.unwrap_or(false).then(|| {
         let current = ctx.clone();
@@ -55,7 +60,11 @@ struct EofSignal<R> {
 }
 
 impl<R: AsyncRead + Unpin> AsyncRead for EofSignal<R> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut TaskContext<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
         let poll = Pin::new(&mut this.inner).poll_read(cx, buf);

@@ -56,7 +56,10 @@ pub struct AwsSsoServer {
 #[tool_router]
 impl AwsSsoServer {
     pub fn new(ctx: Arc<Context>) -> Self {
-        AwsSsoServer { ctx, tool_router: Self::tool_router() }
+        AwsSsoServer {
+            ctx,
+            tool_router: Self::tool_router(),
+        }
     }
 
     #[tool(description = REFRESH, annotations(title = "Refresh AWS SSO token", read_only_hint = false, open_world_hint = true))]
@@ -65,13 +68,19 @@ impl AwsSsoServer {
         Parameters(RefreshArgs { profile, server }): Parameters<RefreshArgs>,
     ) -> Result<CallToolResult, McpError> {
         tracing::info!(profile = ?profile, server = ?server, "refresh_aws_sso_token");
-        let reply = core::refresh::refresh(&self.ctx, profile.as_deref(), server.as_deref(), Default::default())
-            .await
-            .map_err(|e| McpError::invalid_params(format!("{e}: pass `profile` or `server`"), None))?;
+        let reply = core::refresh::refresh(
+            &self.ctx,
+            profile.as_deref(),
+            server.as_deref(),
+            Default::default(),
+        )
+        .await
+        .map_err(|e| McpError::invalid_params(format!("{e}: pass `profile` or `server`"), None))?;
         if !reply.success {
             tracing::warn!(message = %reply.message, "refresh failed");
         }
-        let value = serde_json::to_value(&reply).map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        let value = serde_json::to_value(&reply)
+            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
         Ok(if reply.success {
             CallToolResult::structured(value)
         } else {
@@ -89,7 +98,8 @@ impl AwsSsoServer {
             .await
             .map_err(|e| McpError::internal_error(e.to_string(), None))?;
         let view = inventory.filtered(profile.as_deref(), server.as_deref());
-        let value = serde_json::to_value(&view).map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        let value = serde_json::to_value(&view)
+            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
         Ok(CallToolResult::structured(value))
     }
 }

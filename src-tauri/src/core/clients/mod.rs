@@ -63,9 +63,15 @@ pub fn user_files(paths: &Paths) -> Vec<PathBuf> {
 
 /// Reads every known client file: user scope first, then each project root.
 pub fn discover(paths: &Paths, settings: &Settings) -> Discovery {
-    let mut run = Run { found: Discovery::default(), seen: HashSet::new(), claude_projects: Vec::new() };
+    let mut run = Run {
+        found: Discovery::default(),
+        seen: HashSet::new(),
+        claude_projects: Vec::new(),
+    };
     let user_paths = user_files(paths);
-    let user_entries = CLIENTS.iter().flat_map(|c| c.user.iter().map(move |(_, _, format)| (c.id, *format)));
+    let user_entries = CLIENTS
+        .iter()
+        .flat_map(|c| c.user.iter().map(move |(_, _, format)| (c.id, *format)));
     for ((client, format), path) in user_entries.zip(&user_paths) {
         run.file(client, path, format, Scope::User, None);
     }
@@ -85,9 +91,14 @@ fn project_candidates(roots: &[PathBuf]) -> Vec<Candidate<'_>> {
         .flat_map(|c| c.project.iter())
         .filter_map(|(rel, _)| rel.split('/').next())
         .collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
     if threads < 2 || roots.len() < 256 {
-        return roots.iter().flat_map(|r| scan_root(r, &first_names)).collect();
+        return roots
+            .iter()
+            .flat_map(|r| scan_root(r, &first_names))
+            .collect();
     }
     let chunk = roots.len().div_ceil(threads);
     std::thread::scope(|s| {
@@ -95,18 +106,27 @@ fn project_candidates(roots: &[PathBuf]) -> Vec<Candidate<'_>> {
             .chunks(chunk)
             .map(|part| {
                 let names = &first_names;
-                s.spawn(move || part.iter().flat_map(|r| scan_root(r, names)).collect::<Vec<_>>())
+                s.spawn(move || {
+                    part.iter()
+                        .flat_map(|r| scan_root(r, names))
+                        .collect::<Vec<_>>()
+                })
             })
             .collect();
         // A panicking scan thread (it cannot, but) would only lose its own roots.
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
     })
 }
 
 type Candidate<'a> = (&'a Path, &'static str, &'static str, Format);
 
 fn scan_root<'a>(root: &'a Path, first_names: &HashSet<&str>) -> Vec<Candidate<'a>> {
-    let Ok(entries) = std::fs::read_dir(root) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
     let present: HashSet<String> = entries
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter(|n| first_names.contains(n.as_str()))
@@ -152,7 +172,14 @@ struct Run {
 }
 
 impl Run {
-    fn file(&mut self, client: &'static str, path: &Path, format: Format, scope: Scope, project: Option<&Path>) {
+    fn file(
+        &mut self,
+        client: &'static str,
+        path: &Path,
+        format: Format,
+        scope: Scope,
+        project: Option<&Path>,
+    ) {
         if !self.seen.insert(path.to_path_buf()) {
             return;
         }
@@ -176,7 +203,12 @@ impl Run {
             Ok(d) => d,
             Err(d) => return self.found.diagnostics.push(d),
         };
-        let at = Place { client, path, scope, project };
+        let at = Place {
+            client,
+            path,
+            scope,
+            project,
+        };
         match format {
             Format::Json(key) => self.servers(&at, &doc, key),
             Format::CodexToml => self.servers(&at, &doc, "mcp_servers"),
@@ -188,13 +220,19 @@ impl Run {
     }
 
     fn claude_projects(&mut self, at: &Place<'_>, doc: &Value) {
-        let Some(projects) = doc.get("projects").and_then(Value::as_object) else { return };
+        let Some(projects) = doc.get("projects").and_then(Value::as_object) else {
+            return;
+        };
         for (dir, entry) in projects {
             let root = PathBuf::from(dir);
             if !root.is_absolute() {
                 continue;
             }
-            let local = Place { scope: Scope::Local, project: Some(&root), ..*at };
+            let local = Place {
+                scope: Scope::Local,
+                project: Some(&root),
+                ..*at
+            };
             self.servers(&local, entry, "mcpServers");
             self.claude_projects.push(root);
         }
@@ -204,12 +242,17 @@ impl Run {
         let Some(servers) = doc.get(key) else { return };
         let Some(servers) = servers.as_object() else {
             let msg = format!("`{key}` is not an object; its servers were skipped");
-            return self.found.diagnostics.push(Diagnostic::new(at.path, None, msg));
+            return self
+                .found
+                .diagnostics
+                .push(Diagnostic::new(at.path, None, msg));
         };
         for (name, entry) in servers {
             let Some(entry) = entry.as_object() else {
                 let msg = format!("server {name:?} is not an object; skipped");
-                self.found.diagnostics.push(Diagnostic::new(at.path, None, msg));
+                self.found
+                    .diagnostics
+                    .push(Diagnostic::new(at.path, None, msg));
                 continue;
             };
             self.found.servers.push(McpServer {
@@ -245,8 +288,18 @@ mod tests {
         sorted.dedup();
         assert_eq!(ids, sorted);
         for id in [
-            "claude-code", "claude-desktop", "cursor", "vscode", "gemini-cli", "copilot-cli",
-            "amazon-q", "cline", "windsurf", "zed", "kiro", "codex",
+            "claude-code",
+            "claude-desktop",
+            "cursor",
+            "vscode",
+            "gemini-cli",
+            "copilot-cli",
+            "amazon-q",
+            "cline",
+            "windsurf",
+            "zed",
+            "kiro",
+            "codex",
         ] {
             assert!(ids.contains(&id), "{id} missing");
         }
@@ -257,7 +310,11 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         let paths = Paths::under(home.path());
         fs::create_dir_all(home.path().join(".cursor")).unwrap();
-        fs::write(home.path().join(".cursor/mcp.json"), "{\n \"mcpServers\": {\n  \"a\": {,}\n}").unwrap();
+        fs::write(
+            home.path().join(".cursor/mcp.json"),
+            "{\n \"mcpServers\": {\n  \"a\": {,}\n}",
+        )
+        .unwrap();
         fs::write(
             home.path().join(".claude.json"),
             r#"{"mcpServers": {"u": {"env": {"AWS_PROFILE": "p"}}, "bad": 3},
@@ -265,10 +322,17 @@ mod tests {
         )
         .unwrap();
         let d = discover(&paths, &Settings::default());
-        let names: Vec<_> = d.servers.iter().map(|s| (s.name.as_str(), s.scope)).collect();
+        let names: Vec<_> = d
+            .servers
+            .iter()
+            .map(|s| (s.name.as_str(), s.scope))
+            .collect();
         assert_eq!(names, vec![("u", Scope::User), ("l", Scope::Local)]);
         assert_eq!(d.diagnostics.len(), 2, "{:?}", d.diagnostics);
-        assert!(d.diagnostics.iter().any(|x| x.path.ends_with(".cursor/mcp.json") && x.line == Some(3)));
+        assert!(d
+            .diagnostics
+            .iter()
+            .any(|x| x.path.ends_with(".cursor/mcp.json") && x.line == Some(3)));
     }
 
     #[test]
@@ -288,7 +352,10 @@ mod tests {
         assert_eq!(d.servers.len(), 1);
         let s = &d.servers[0];
         assert_eq!((s.client, s.scope), ("vscode", Scope::Project));
-        assert_eq!(s.project.as_deref(), Some(home.path().join("code/app").as_path()));
+        assert_eq!(
+            s.project.as_deref(),
+            Some(home.path().join("code/app").as_path())
+        );
         assert!(s.profile.as_ref().unwrap().is_placeholder());
     }
 }

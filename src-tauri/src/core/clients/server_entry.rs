@@ -37,7 +37,10 @@ impl ProfileRef {
 /// Finds the profile in a server entry: `env` first, then `args`.
 pub fn profile_of(entry: &Map<String, Value>) -> Option<ProfileRef> {
     // Zed's older layout nests command, args and env in a `command` object.
-    let inner = entry.get("command").and_then(Value::as_object).unwrap_or(entry);
+    let inner = entry
+        .get("command")
+        .and_then(Value::as_object)
+        .unwrap_or(entry);
     let env = inner.get("env").and_then(Value::as_object);
     for (key, source) in [
         ("AWS_PROFILE", ProfileSource::EnvAwsProfile),
@@ -45,7 +48,10 @@ pub fn profile_of(entry: &Map<String, Value>) -> Option<ProfileRef> {
     ] {
         if let Some(value) = env.and_then(|e| e.get(key)).and_then(Value::as_str) {
             if !value.trim().is_empty() {
-                return Some(ProfileRef { source, value: value.trim().to_owned() });
+                return Some(ProfileRef {
+                    source,
+                    value: value.trim().to_owned(),
+                });
             }
         }
     }
@@ -60,12 +66,18 @@ pub fn profile_of(entry: &Map<String, Value>) -> Option<ProfileRef> {
 fn profile_in_args(args: &[&str]) -> Option<ProfileRef> {
     let found = |source, value: &str| {
         let value = value.trim();
-        (!value.is_empty()).then(|| ProfileRef { source, value: value.to_owned() })
+        (!value.is_empty()).then(|| ProfileRef {
+            source,
+            value: value.to_owned(),
+        })
     };
     let mut iter = args.iter().copied().peekable();
     while let Some(arg) = iter.next() {
         if arg == "--profile" {
-            if let Some(v) = iter.peek().and_then(|v| found(ProfileSource::ArgProfile, v)) {
+            if let Some(v) = iter
+                .peek()
+                .and_then(|v| found(ProfileSource::ArgProfile, v))
+            {
                 return Some(v);
             }
         } else if let Some(v) = arg.strip_prefix("--profile=") {
@@ -78,8 +90,14 @@ fn profile_in_args(args: &[&str]) -> Option<ProfileRef> {
                     return Some(p);
                 }
             }
-        } else if let Some(kv) = arg.strip_prefix("-e=").or_else(|| arg.strip_prefix("--env=")) {
-            if let Some(p) = kv.strip_prefix("AWS_PROFILE=").and_then(|v| found(ProfileSource::DockerEnv, v)) {
+        } else if let Some(kv) = arg
+            .strip_prefix("-e=")
+            .or_else(|| arg.strip_prefix("--env="))
+        {
+            if let Some(p) = kv
+                .strip_prefix("AWS_PROFILE=")
+                .and_then(|v| found(ProfileSource::DockerEnv, v))
+            {
                 return Some(p);
             }
         }
@@ -110,9 +128,18 @@ mod tests {
         for (args, want) in [
             (json!(["x", "--profile", "p1"]), Some((ArgProfile, "p1"))),
             (json!(["--profile=p.2"]), Some((ArgProfile, "p.2"))),
-            (json!(["run", "-e", "AWS_PROFILE=p3", "img"]), Some((DockerEnv, "p3"))),
-            (json!(["run", "--env", "AWS_PROFILE=p4"]), Some((DockerEnv, "p4"))),
-            (json!(["run", "--env=AWS_PROFILE=p5"]), Some((DockerEnv, "p5"))),
+            (
+                json!(["run", "-e", "AWS_PROFILE=p3", "img"]),
+                Some((DockerEnv, "p3")),
+            ),
+            (
+                json!(["run", "--env", "AWS_PROFILE=p4"]),
+                Some((DockerEnv, "p4")),
+            ),
+            (
+                json!(["run", "--env=AWS_PROFILE=p5"]),
+                Some((DockerEnv, "p5")),
+            ),
             (json!(["run", "-e", "AWS_REGION=x", "--profile"]), None),
             (json!([1, null, "--profile", ""]), None),
         ] {
