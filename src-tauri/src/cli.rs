@@ -57,13 +57,12 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-#[group(required = true, multiple = false, id = "target")]
 pub struct RefreshArgs {
     /// AWS profile to refresh.
-    #[arg(long, group = "target", value_name = "PROFILE")]
+    #[arg(long, value_name = "PROFILE", required_unless_present = "server", conflicts_with = "server")]
     pub profile: Option<String>,
     /// MCP server whose AWS profile to refresh.
-    #[arg(long, group = "target", value_name = "SERVER")]
+    #[arg(long, value_name = "SERVER")]
     pub server: Option<String>,
     /// Print the result as JSON.
     #[arg(long)]
@@ -253,5 +252,11 @@ mod tests {
         ])
         .is_err());
         assert!(Cli::try_parse_from(["aws-sso-tray", "--mcp", "status"]).is_err());
+        for ok in [
+            &["aws-sso-tray", "refresh", "--profile", "a", "--json", "--timeout", "5"][..],
+            &["aws-sso-tray", "refresh", "--server", "kb", "--silent-only"][..],
+        ] {
+            assert!(Cli::try_parse_from(ok).is_ok(), "{ok:?}");
+        }
     }
 }
