@@ -1,0 +1,436 @@
+"""Shared fixtures for the aws-sso-tray end-to-end tests.
+
+Every test gets its own temp HOME ("lab") wired to its own loopback OIDC mock: the real AWS CLI v2
+(/usr/bin/aws) is redirected to the mock by endpoint-rule-set overrides in ~/.aws/models, so
+`aws sso login` writes genuine cache files without network, TLS or root.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from oidc_mock import OidcMock  # noqa: E402
+
+AWS_CLI = "/usr/bin/aws"  # the Debian AWS CLI v2; a pip CLI v1 may shadow it on PATH
+BOTOCORE_DATA = Path("/usr/lib/python3/dist-packages/awscli/botocore/data")
+DEFAULT_BIN = Path.home() / ".cache/aws-sso-tray/target-headless/debug/aws-sso-tray"
+BUILD_HINT = ("cd /work/main && CARGO_TARGET_DIR=$HOME/.cache/aws-sso-tray/target-headless "
+              "cargo build --no-default-features")
+
+SESSION = "lab"
+START_URL = "https://e2e-lab.awsapps.com/start/#/"   # '#' must survive config parsing
+LEGACY_START_URL = "https://e2e-legacy.awsapps.com/start"
+SCOPES = ["sso:account:access"]
+# Profiles whose token is the `lab` session token.
+LAB_PROFILES = ["dev", "team.dev", "ops"]
+
+
+def tray_binary() -> Path:
+    """The binary under test; a missing binary is a failure, never a skip."""
+    path = Path(os.environ.get("AWS_SSO_TRAY_BIN") or DEFAULT_BIN)
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        pytest.fail(f"aws-sso-tray binary not found or not executable at {path}. "
+                    f"Set AWS_SSO_TRAY_BIN or build it: {BUILD_HINT}", pytrace=False)
+    return path
+
+
+def cache_name(key: str) -> str:
+    """botocore's token cache file name: sha1(session name, or start URL for legacy)."""
+    return hashlib.sha1(key.encode()).hexdigest() + ".json"
+
+
+def registration_cache_name(start_url: str, session: str | None, scopes) -> str:
+    """botocore's client-registration cache key (SSOTokenFetcher._registration_cache_key)."""
+    args = {"tool": "botocore", "startUrl": start_url, "region": "us-east-1",
+            "scopes": scopes, "session_name": session}
+    return hashlib.sha1(json.dumps(args, sort_keys=True).encode()).hexdigest() + ".json"
+
+
+def parse_time(value: str) -> dt.datetime:
+    """Parse the cache/reply timestamp formats seen in the wild into aware UTC datetimes."""
+    v = value.strip()
+    if v.endswith("UTC"):
+        v = v[:-3] + "+00:00"
+    elif v.endswith("Z"):
+        v = v[:-1] + "+00:00"
+    parsed = dt.datetime.fromisoformat(v)
+    assert parsed.tzinfo is not None, f"timestamp without zone: {value!r}"
+    return parsed.astimezone(dt.timezone.utc)
+
+
+def iso_z(when: dt.datetime) -> str:
+    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def write_endpoint_overrides(home: Path, url: str) -> None:
+    """Point botocore's sso-oidc and sso clients at the mock (botocore reads ~/.aws/models first)."""
+    for service in ("sso-oidc", "sso"):
+        src = BOTOCORE_DATA / service
+        version = sorted(p.name for p in src.iterdir() if p.is_dir())[-1]
+        original = json.loads((src / version / "endpoint-rule-set-1.json").read_text())
+        ruleset = {"version": original.get("version", "1.0"),
+                   "parameters": original["parameters"],
+                   "rules": [{"conditions": [], "type": "endpoint",
+                              "endpoint": {"url": url, "properties": {}, "headers": {}}}]}
+        dst = home / ".aws" / "models" / service / version
+        dst.mkdir(parents=True, exist_ok=True)
+        (dst / "endpoint-rule-set-1.json").write_text(json.dumps(ruleset, indent=1))
+
+
+AWS_CONFIG = """\
+# e2e AWS config: one sso-session shared by several profiles
+[sso-session {session}]
+sso_start_url = {start_url}
+sso_region = us-east-1
+sso_registration_scopes = sso:account:access
+
+[profile dev]
+sso_session = {session}
+sso_account_id = 111111111111
+sso_role_name = Developer
+region = us-east-1
+
+[profile team.dev]
+sso_session = {session}
+sso_account_id = 222222222222
+sso_role_name = Admin
+
+[profile ops]
+sso_session = {session}
+sso_account_id = 555555555555
+sso_role_name = Operator
+
+[profile chained]
+role_arn = arn:aws:iam::333333333333:role/Deploy
+source_profile = dev
+
+[profile legacy]
+sso_start_url = {legacy_url}
+sso_region = us-east-1
+sso_account_id = 444444444444
+sso_role_name = ReadOnly
+
+[profile static]
+aws_access_key_id = AKIAE2ESTATIC0000000
+aws_secret_access_key = {static_secret}
+
+[profile -evil]
+sso_session = {session}
+sso_account_id = 666666666666
+sso_role_name = Evil
+"""
+
+
+class Lab:
+    """A hermetic temp HOME + XDG dirs + project dir, wired to one OidcMock."""
+
+    def __init__(self, root: Path, mock: OidcMock) -> None:
+        self.root = root
+        self.mock = mock
+        self.home = root / "home"
+        self.xdg_config = root / "xdg-config"
+        self.xdg_state = root / "xdg-state"
+        self.project = self.home / "work" / "proj"   # below HOME: ancestors are searched up to HOME
+        # A project NOT listed in ~/.claude.json "projects": only found when it is the cwd.
+        self.other_project = self.home / "work" / "other"
+        self.aws_config = self.home / ".aws" / "config"
+        self.cache_dir = self.home / ".aws" / "sso" / "cache"
+        self.settings_path = self.xdg_config / "aws-sso-tray" / "settings.json"
+        self.static_secret = f"e2eStaticSecret-{secrets.token_hex(8)}"  # planted in ~/.aws/config
+        self._popen: list[subprocess.Popen] = []
+        for d in (self.home, self.xdg_config, self.xdg_state, self.project, self.other_project):
+            d.mkdir(parents=True, exist_ok=True)
+        write_endpoint_overrides(self.home, mock.url)
+        self.aws_config.write_text(AWS_CONFIG.format(session=SESSION, start_url=START_URL,
+                                                     legacy_url=LEGACY_START_URL,
+                                                     static_secret=self.static_secret))
+        self._write_client_configs()
+        # A safety net so a broken binary cannot hang a test for the 120 s default.
+        self.write_settings(loginTimeoutSeconds=60)
+
+    # ---- files -------------------------------------------------------------------------------
+    def _write_client_configs(self) -> None:
+        claude = {
+            "mcpServers": {
+                "aws-docs": {"command": "uvx", "args": ["awslabs.aws-documentation-mcp-server"],
+                             "env": {"AWS_PROFILE": "dev"}},
+                "team-api": {"command": "npx", "args": ["-y", "team-api-mcp", "--profile", "team.dev"]},
+                "deployer": {"command": "docker",
+                             "args": ["run", "-i", "--rm", "-e", "AWS_PROFILE=chained", "deploy-mcp"]},
+                "ghost": {"command": "ghost-mcp", "env": {"AWS_PROFILE": "not-in-config"}},
+                "static-srv": {"command": "s3-mcp", "env": {"AWS_PROFILE": "static"}},
+                "evil-srv": {"command": "evil-mcp", "env": {"AWS_PROFILE": "-evil"}},
+            },
+            "projects": {str(self.project): {"mcpServers": {
+                "local-legacy": {"command": "legacy-mcp", "env": {"AWS_DEFAULT_PROFILE": "legacy"}},
+            }}},
+        }
+        (self.home / ".claude.json").write_text(json.dumps(claude, indent=2))
+        # Project scope: only visible when the binary runs with cwd inside the project.
+        (self.project / ".mcp.json").write_text(json.dumps({"mcpServers": {
+            "proj-ops": {"command": "ops-mcp", "args": ["--profile=ops"]}}}, indent=2))
+        (self.other_project / ".mcp.json").write_text(json.dumps({"mcpServers": {
+            "other-srv": {"command": "other-mcp", "env": {"AWS_PROFILE": "ops"}}}}))
+        # VS Code style: comments, trailing commas, an unresolvable ${env:...} profile.
+        (self.project / ".vscode").mkdir(exist_ok=True)
+        (self.project / ".vscode" / "mcp.json").write_text(
+            '// VS Code workspace MCP servers\n{\n  "servers": {\n'
+            '    /* unresolved on purpose */\n'
+            '    "vs-env": {"command": "x", "env": {"AWS_PROFILE": "${env:AWS_PROFILE}"},},\n'
+            '  },\n}\n')
+
+    def write_settings(self, **settings) -> None:
+        self.settings_path.parent.mkdir(parents=True, exist_ok=True)
+        self.settings_path.write_text(json.dumps(settings))
+
+    def token_path(self, key: str = SESSION) -> Path:
+        return self.cache_dir / cache_name(key)
+
+    def read_token(self, key: str = SESSION) -> dict:
+        return json.loads(self.token_path(key).read_text())
+
+    def plant_file(self, name: str, content: dict | str) -> Path:
+        """Put a file into the SSO cache folder (tokens, registrations, foreign junk)."""
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        path = self.cache_dir / name
+        path.write_text(content if isinstance(content, str) else json.dumps(content))
+        path.chmod(0o600)
+        return path
+
+    # ---- environment and processes -------------------------------------------------------------
+    def env(self, **extra) -> dict[str, str]:
+        """The whole environment for the binary: nothing leaks in from the test runner."""
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(self.home),
+               "XDG_CONFIG_HOME": str(self.xdg_config), "XDG_STATE_HOME": str(self.xdg_state),
+               "AWS_CONFIG_FILE": str(self.aws_config), "RUST_LOG": "info",
+               # Hermeticity for anything that talks OIDC through the Rust SDK (the binary renews
+               # with the cached refresh token before falling back to `aws sso login`); the CLI
+               # 2.9.19 ignores these and uses the ~/.aws/models override instead.
+               "AWS_ENDPOINT_URL_SSO_OIDC": self.mock.url, "AWS_EC2_METADATA_DISABLED": "true"}
+        env.update(extra)
+        return {k: v for k, v in env.items() if v is not None}
+
+    def run(self, *args: str, timeout: float = 90, cwd: Path | None = None,
+            env: dict | None = None) -> subprocess.CompletedProcess:
+        """Run the binary to completion (own session so a hang can be cleaned up by pid)."""
+        proc = self.spawn(*args, cwd=cwd, env=env)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._kill(proc)
+            out, err = proc.communicate()
+            pytest.fail(f"aws-sso-tray {' '.join(args)} did not finish within {timeout}s; "
+                        f"stderr tail: {err[-2000:]!r}")
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+    def spawn(self, *args: str, cwd: Path | None = None, env: dict | None = None,
+              **popen_kw) -> subprocess.Popen:
+        popen_kw.setdefault("stdout", subprocess.PIPE)
+        popen_kw.setdefault("stderr", subprocess.PIPE)
+        proc = subprocess.Popen([str(tray_binary()), *args], cwd=str(cwd or self.project),
+                                env=env if env is not None else self.env(), text=True,
+                                start_new_session=True, **popen_kw)
+        self._popen.append(proc)
+        return proc
+
+    def run_json(self, *args: str, **kw) -> tuple[subprocess.CompletedProcess, dict]:
+        res = self.run(*args, **kw)
+        try:
+            reply = json.loads(res.stdout)
+        except ValueError:
+            pytest.fail(f"stdout of {' '.join(args)} is not one JSON document "
+                        f"(rc={res.returncode}): {res.stdout[:2000]!r} stderr: {res.stderr[-2000:]!r}")
+        return res, reply
+
+    def aws(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        """Run the real AWS CLI v2 in the lab, with a clean environment."""
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(self.home), "AWS_CONFIG_FILE": str(self.aws_config)}
+        return subprocess.run([AWS_CLI, *args], env=env, cwd=str(self.home), capture_output=True,
+                              text=True, timeout=timeout)
+
+    def lab_processes(self) -> list[tuple[int, str]]:
+        """Live processes whose environment or command line references this lab's temp dirs."""
+        found = []
+        me = os.getpid()
+        needle_env = f"HOME={self.home}".encode()
+        needle = str(self.root).encode()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == me:
+                continue
+            try:
+                environ = (entry / "environ").read_bytes()
+                cmdline = (entry / "cmdline").read_bytes()
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue  # vanished or not ours to read
+            if state == "Z":
+                continue  # a zombie has released everything; only its parent can reap it
+            if needle_env in environ.split(b"\0") or needle in cmdline:
+                found.append((int(entry.name), cmdline.replace(b"\0", b" ").decode(errors="replace")[:300]))
+        return found
+
+    def wait_lab_processes_gone(self, timeout: float) -> list[tuple[int, str]]:
+        """Poll until no lab process is alive; return the survivors at the deadline."""
+        deadline = time.monotonic() + timeout
+        while True:
+            alive = self.lab_processes()
+            if not alive or time.monotonic() >= deadline:
+                return alive
+            time.sleep(0.02)
+
+    @staticmethod
+    def _kill(proc: subprocess.Popen) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+    def cleanup(self) -> None:
+        """Kill what this lab started (by pid), including escaped aws children."""
+        for proc in self._popen:
+            if proc.poll() is None:
+                self._kill(proc)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=5)
+        for pid, _ in self.lab_processes():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def mock():
+    with OidcMock() as m:
+        yield m
+
+
+@pytest.fixture
+def lab(tmp_path, mock):
+    lab = Lab(tmp_path, mock)
+    try:
+        yield lab
+    finally:
+        lab.cleanup()
+
+
+@pytest.fixture
+def tray_bin() -> Path:
+    return tray_binary()
+
+
+# ---- contract checks shared by several test files ----------------------------------------------
+
+SERVER_KEYS = {"name", "client", "scope", "configPath", "profile", "profileSource"}
+PROFILE_KEYS = {"name", "kind", "ssoSession", "startUrl", "region", "accountId", "roleName",
+                "sourceProfile", "token"}
+CLIENT_IDS = {"claude-code", "claude-desktop", "cursor", "vscode", "gemini-cli", "copilot-cli",
+              "amazon-q", "cline", "windsurf", "zed", "kiro", "codex"}
+KINDS = {"sso_session", "legacy_sso", "chained", "not_sso", "not_in_config"}
+STATES = {"valid", "expiring", "expired", "missing"}
+REPLY_KEYS = {"success", "profile", "profileSource", "ssoSession", "expiresAt", "message"}
+
+
+def assert_status_shape(doc: dict) -> None:
+    """`status --json` / get_aws_sso_status shape, as /tmp/contract.md describes it."""
+    assert set(doc) >= {"servers", "profiles", "diagnostics"}, doc.keys()
+    for s in doc["servers"]:
+        assert SERVER_KEYS <= set(s), s
+        assert s["client"] in CLIENT_IDS, s
+        assert s["scope"] in {"user", "project", "local"}, s
+        assert isinstance(s["configPath"], str) and os.path.isabs(s["configPath"]), s
+        assert s["profile"] is None or isinstance(s["profile"], str), s
+        if "profileUnresolved" in s:
+            assert isinstance(s["profileUnresolved"], str), s
+    for p in doc["profiles"]:
+        assert PROFILE_KEYS <= set(p), p
+        assert p["kind"] in KINDS, p
+        if p["kind"] in {"not_sso", "not_in_config"}:
+            assert p["token"] is None, p
+        else:
+            assert p["token"] is not None, p
+        if p["token"] is not None:
+            t = p["token"]
+            assert set(t) >= {"state", "expiresAt", "refreshable"}, t
+            assert t["state"] in STATES, t
+            assert isinstance(t["refreshable"], bool), t
+            if t["expiresAt"] is not None:
+                parse_time(t["expiresAt"])
+    for d in doc["diagnostics"]:
+        assert set(d) >= {"path", "line", "message"}, d
+        assert d["line"] is None or isinstance(d["line"], int), d
+
+
+def assert_reply_shape(reply: dict) -> None:
+    assert REPLY_KEYS <= set(reply), reply
+    assert isinstance(reply["success"], bool), reply
+    assert reply["profileSource"] in {"parameter", "mcp_config"}, reply
+    assert isinstance(reply["message"], str) and reply["message"], reply
+
+
+def by_name(items: list[dict]) -> dict[str, dict]:
+    return {i["name"]: i for i in items}
+
+
+# ---- MCP helpers (shared by test_mcp.py and test_secrets.py) ----------------------------------
+
+def mcp_params(lab: Lab, cwd: Path | None = None, **env_extra):
+    """stdio parameters that start the server through `env -i`, so the SDK's inherited
+    variables (USER, SHELL, TERM...) cannot leak in: the server sees exactly lab.env()."""
+    from mcp import StdioServerParameters
+    env = lab.env(**env_extra)
+    return StdioServerParameters(
+        command="/usr/bin/env",
+        args=["-i", *(f"{k}={v}" for k, v in env.items()), str(tray_binary()), "--mcp"],
+        env={}, cwd=str(cwd or lab.project))
+
+
+@contextlib.asynccontextmanager
+async def mcp_session(lab: Lab, errlog_path: Path, cwd: Path | None = None, **env_extra):
+    from mcp import ClientSession
+    from mcp.client.stdio import stdio_client
+    with open(errlog_path, "a") as errlog:
+        async with stdio_client(mcp_params(lab, cwd, **env_extra), errlog=errlog) as (read, write):
+            async with ClientSession(read, write) as session:
+                await asyncio.wait_for(session.initialize(), 15)
+                yield session
+
+
+def mcp_errors_tuple() -> tuple[type[Exception], ...]:
+    """The SDK's JSON-RPC error exception (renamed McpError -> MCPError across SDK versions)."""
+    from mcp.shared import exceptions
+    return tuple(getattr(exceptions, n) for n in ("MCPError", "McpError") if hasattr(exceptions, n))
+
+
+def run_async(coro, timeout: float = 120):
+    """Run a coroutine with an overall deadline so a hung server fails the test instead of CI."""
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+def structured(result) -> dict | None:
+    """structuredContent of a CallToolResult (field name differs across mcp SDK versions)."""
+    value = getattr(result, "structured_content", None)
+    if value is None:
+        value = getattr(result, "structuredContent", None)
+    return value
+
+
+def is_error(result) -> bool:
+    value = getattr(result, "is_error", None)
+    if value is None:
+        value = getattr(result, "isError", None)
+    return bool(value)
+
+
+def text_of(result) -> str:
+    return "\n".join(getattr(c, "text", "") for c in (result.content or []))

@@ -1,0 +1,141 @@
+"""No secret ever leaves the binary: not on stdout, stderr (even at RUST_LOG=trace) or over MCP.
+
+The SSO cache is seeded with unique secret values (including files that are not ours), a real
+login runs through the mock (whose tokens, device/user codes and verification URLs are unique
+too), and every byte the binary emits is searched for all of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from conftest import (LEGACY_START_URL, SCOPES, SESSION, START_URL, cache_name, iso_z,
+                      mcp_errors_tuple, mcp_session, registration_cache_name, run_async, structured)
+
+TRACE = {"RUST_LOG": "trace"}
+
+
+def plant_secrets(lab) -> list[str]:
+    """Seed the cache with secrets in every kind of file the binary may open."""
+    def s(kind: str) -> str:
+        return f"e2ePlanted{kind}-{secrets.token_hex(8)}"
+
+    planted: list[str] = []
+
+    def keep(value: str) -> str:
+        planted.append(value)
+        return value
+
+    now = dt.datetime.now(dt.timezone.utc)
+    # Our session's token, expired: status reads it, the login replaces it.
+    lab.plant_file(cache_name(SESSION), {
+        "startUrl": START_URL, "region": "us-east-1", "accessToken": keep(s("AccessToken")),
+        "expiresAt": iso_z(now - dt.timedelta(hours=2)), "clientId": "planted-client",
+        "clientSecret": keep(s("ClientSecret")), "refreshToken": keep(s("RefreshToken")),
+        "registrationExpiresAt": iso_z(now - dt.timedelta(days=1))})
+    # The registration the CLI will re-use: its clientSecret flows into the new token file.
+    lab.plant_file(registration_cache_name(START_URL, SESSION, SCOPES), {
+        "clientId": "planted-reg-client", "clientSecret": keep(s("RegSecret")),
+        "expiresAt": "2099-01-01T00:00:00Z", "scopes": SCOPES})
+    # A valid legacy token: status reports on it.
+    lab.plant_file(cache_name(LEGACY_START_URL), {
+        "startUrl": LEGACY_START_URL, "region": "us-east-1", "accessToken": keep(s("LegacyToken")),
+        "expiresAt": iso_z(now + dt.timedelta(hours=3))})
+    # Foreign files: another session's token, the old CLI registration, another tool's file.
+    lab.plant_file(cache_name("someone-elses-session"), {
+        "startUrl": "https://other.awsapps.com/start", "region": "eu-west-1",
+        "accessToken": keep(s("ForeignToken")), "refreshToken": keep(s("ForeignRefresh")),
+        "clientSecret": keep(s("ForeignClientSecret")), "expiresAt": iso_z(now + dt.timedelta(hours=1))})
+    lab.plant_file("botocore-client-id-us-east-1.json", {
+        "clientId": "old-client", "clientSecret": keep(s("OldRegSecret")),
+        "expiresAt": "2099-01-01T00:00:00Z"})
+    lab.plant_file("kiro-auth-token.json", {"accessToken": keep(s("KiroToken")),
+                                            "refreshToken": keep(s("KiroRefresh")),
+                                            "expiresAt": iso_z(now + dt.timedelta(hours=1))})
+    planted.append(lab.static_secret)  # aws_secret_access_key in ~/.aws/config
+    return planted
+
+
+def assert_no_leak(lab, planted: list[str], outputs: dict[str, str]) -> None:
+    """Search every captured output for every planted and issued secret."""
+    mock_secrets = lab.mock.secrets()
+    # Not vacuous: logins happened and their secrets exist to be leaked.
+    assert lab.mock.issued["access_token"] and lab.mock.issued["user_code"]
+    leaks = [(name, secret) for name, text in outputs.items()
+             for secret in planted + mock_secrets if secret in text]
+    assert not leaks, "secrets leaked:\n" + "\n".join(f"  {n}: {s}" for n, s in leaks)
+
+
+def test_cli_outputs_leak_no_secret(lab, mock):
+    planted = plant_secrets(lab)
+    env = lab.env(**TRACE)
+    outputs: dict[str, str] = {}
+
+    def capture(name: str, *args: str, rc: int | None = None) -> None:
+        res = lab.run(*args, env=env)
+        outputs[f"{name} stdout"] = res.stdout
+        outputs[f"{name} stderr"] = res.stderr
+        if rc is not None:
+            assert res.returncode == rc, (name, res.returncode, res.stderr[-2000:])
+
+    capture("status before", "status", rc=0)
+    capture("status --json before", "status", "--json", rc=0)
+    capture("refresh ok --json", "refresh", "--profile", "dev", "--json", rc=0)
+    capture("refresh ok", "refresh", "--profile", "team.dev", rc=0)
+    # The planted registration was used, so the fresh token file carries its clientSecret.
+    assert mock.count("register") == 0
+    assert lab.read_token()["clientSecret"] in planted
+    capture("status after", "status", rc=0)
+    capture("status --json after", "status", "--json", rc=0)
+    capture("refresh server", "refresh", "--server", "aws-docs", "--json", rc=0)
+    mock.configure(mode="fail")
+    capture("refresh fail --json", "refresh", "--profile", "dev", "--json", rc=1)
+    capture("refresh fail", "refresh", "--profile", "dev", rc=1)
+    mock.configure(mode="never")
+    lab.write_settings(loginTimeoutSeconds=2)
+    capture("refresh timeout", "refresh", "--profile", "dev", "--json", rc=1)
+    lab.write_settings(loginTimeoutSeconds=60)
+    mock.configure(mode="flood", flood_bytes=256 * 1024)
+    capture("refresh flood", "refresh", "--profile", "legacy", "--json", rc=0)
+    capture("refresh unknown", "refresh", "--profile", "nope", "--json", rc=1)
+    assert mock.logins >= 5  # the ok, fail, timeout and flood runs really reached the mock
+    # trace logging really was on (otherwise stderr proves little)
+    assert any(outputs[k] for k in outputs if k.endswith("stderr")), "no log output at RUST_LOG=trace"
+    assert_no_leak(lab, planted, outputs)
+
+
+def test_mcp_replies_leak_no_secret(lab, mock):
+    planted = plant_secrets(lab)
+    log_path = lab.root / "mcp-server.log"
+    errors = mcp_errors_tuple()
+    outputs: dict[str, str] = {}
+
+    async def scenario():
+        async with mcp_session(lab, log_path, **TRACE) as s:
+            outputs["tools/list"] = (await s.list_tools()).model_dump_json()
+            outputs["status before"] = (await s.call_tool("get_aws_sso_status", {})).model_dump_json()
+            ok = await s.call_tool("refresh_aws_sso_token", {"profile": "dev"})
+            assert structured(ok)["success"] is True, ok
+            outputs["refresh ok"] = ok.model_dump_json()
+            outputs["refresh server"] = (await s.call_tool(
+                "refresh_aws_sso_token", {"server": "team-api"})).model_dump_json()
+            outputs["status after"] = (await s.call_tool("get_aws_sso_status", {})).model_dump_json()
+            outputs["status profile"] = (await s.call_tool(
+                "get_aws_sso_status", {"profile": "dev"})).model_dump_json()
+            mock.configure(mode="fail")
+            outputs["refresh fail"] = (await s.call_tool(
+                "refresh_aws_sso_token", {"profile": "dev"})).model_dump_json()
+            outputs["refresh unknown server"] = (await s.call_tool(
+                "refresh_aws_sso_token", {"server": "no-such-server"})).model_dump_json()
+            try:
+                await s.call_tool("refresh_aws_sso_token", {})
+                outputs["invalid params"] = "no error"
+            except errors as exc:
+                outputs["invalid params"] = repr(exc.error)
+
+    run_async(scenario())
+    outputs["server stderr"] = log_path.read_text()
+    assert mock.logins >= 2
+    assert outputs["server stderr"], "no log output at RUST_LOG=trace"
+    assert_no_leak(lab, planted, outputs)
