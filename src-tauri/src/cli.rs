@@ -59,7 +59,12 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct RefreshArgs {
     /// AWS profile to refresh.
-    #[arg(long, value_name = "PROFILE", required_unless_present = "server", conflicts_with = "server")]
+    #[arg(
+        long,
+        value_name = "PROFILE",
+        required_unless_present = "server",
+        conflicts_with = "server"
+    )]
     pub profile: Option<String>,
     /// MCP server whose AWS profile to refresh.
     #[arg(long, value_name = "SERVER")]
@@ -253,7 +258,15 @@ mod tests {
         .is_err());
         assert!(Cli::try_parse_from(["aws-sso-tray", "--mcp", "status"]).is_err());
         for ok in [
-            &["aws-sso-tray", "refresh", "--profile", "a", "--json", "--timeout", "5"][..],
+            &[
+                "aws-sso-tray",
+                "refresh",
+                "--profile",
+                "a",
+                "--json",
+                "--timeout",
+                "5",
+            ][..],
             &["aws-sso-tray", "refresh", "--server", "kb", "--silent-only"][..],
         ] {
             assert!(Cli::try_parse_from(ok).is_ok(), "{ok:?}");

@@ -70,13 +70,13 @@ pub async fn refresh(
         (Some(p), _) => (p.to_owned(), ProfileOrigin::Parameter),
         (None, Some(s)) => match profile_of_server(ctx, s) {
             Ok(p) => (p, ProfileOrigin::McpConfig),
-            Err(e) => return Ok(failure(None, None, None, &e)),
+            Err(e) => return Ok(failure(None, None, &e)),
         },
         (None, None) => return Err(Error::NothingNamed),
     };
     let mut reply = match refresh_profile(ctx, &name, options).await {
         Ok(r) => r,
-        Err(e) => failure(Some(&name), Some(origin), None, &e),
+        Err(e) => failure(Some(&name), Some(origin), &e),
     };
     reply.profile_source = Some(origin);
     Ok(reply)
@@ -268,12 +268,7 @@ pub fn profile_of_server(ctx: &Context, name: &str) -> Result<String> {
     }
 }
 
-fn failure(
-    profile: Option<&str>,
-    origin: Option<ProfileOrigin>,
-    session: Option<String>,
-    e: &Error,
-) -> RefreshReply {
+fn failure(profile: Option<&str>, origin: Option<ProfileOrigin>, e: &Error) -> RefreshReply {
     let advice = match e {
         Error::LoginTimedOut(_) => " Ask the user to run the refresh again and finish the sign-in in the browser window that opens.",
         Error::LoginFailed { .. } | Error::NoFreshToken { .. } => " Tell the user; do not retry automatically.",
@@ -286,7 +281,7 @@ fn failure(
         success: false,
         profile: profile.map(str::to_owned),
         profile_source: origin,
-        sso_session: session,
+        sso_session: None,
         expires_at: None,
         method: None,
         message: format!("{}.{advice}", capitalise(&e.to_string())),
