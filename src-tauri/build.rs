@@ -2,7 +2,13 @@ fn main() {
     // Only the desktop front is a Tauri app; the headless build needs none of this.
     #[cfg(feature = "desktop")]
     {
-        let commands = &["get_view", "refresh_session", "open_config", "open_portal", "save_settings"];
+        let commands = &[
+            "get_view",
+            "refresh_session",
+            "open_config",
+            "open_portal",
+            "save_settings",
+        ];
         let attributes = tauri_build::Attributes::new()
             .app_manifest(tauri_build::AppManifest::new().commands(commands));
         if let Err(e) = tauri_build::try_build(attributes) {

@@ -19,7 +19,10 @@ fn generate(home: &Path) {
         let dir = home.join(format!("code/p{i}"));
         fs::create_dir_all(&dir).unwrap();
         if i % 10 == 0 {
-            let mcp = format!(r#"{{"mcpServers":{{"s{i}":{{"command":"uvx","env":{{"AWS_PROFILE":"p{}"}}}}}}}}"#, i % PROFILES);
+            let mcp = format!(
+                r#"{{"mcpServers":{{"s{i}":{{"command":"uvx","env":{{"AWS_PROFILE":"p{}"}}}}}}}}"#,
+                i % PROFILES
+            );
             fs::write(dir.join(".mcp.json"), mcp).unwrap();
         }
         let sep = if i == 0 { "" } else { "," };
@@ -43,12 +46,22 @@ fn generate(home: &Path) {
         writeln!(config, "[sso-session s{s}]\nsso_start_url = https://d-{s}.awsapps.com/start/#/\nsso_region = us-east-1\n").unwrap();
     }
     for p in 0..PROFILES {
-        writeln!(config, "[profile p{p}]\nsso_session = s{}\nsso_account_id = {:012}\nsso_role_name = Role\n", p % SESSIONS, p).unwrap();
+        writeln!(
+            config,
+            "[profile p{p}]\nsso_session = s{}\nsso_account_id = {:012}\nsso_role_name = Role\n",
+            p % SESSIONS,
+            p
+        )
+        .unwrap();
     }
     fs::create_dir_all(home.join(".aws/sso/cache")).unwrap();
     fs::write(home.join(".aws/config"), config).unwrap();
     for c in 0..CACHE_FILES {
-        let key = if c < SESSIONS { format!("s{c}") } else { format!("other-{c}") };
+        let key = if c < SESSIONS {
+            format!("s{c}")
+        } else {
+            format!("other-{c}")
+        };
         let name = format!("{}.json", sha1_smol::Sha1::from(&key).digest());
         fs::write(
             home.join(".aws/sso/cache").join(name),
@@ -67,7 +80,9 @@ fn inventory(c: &mut Criterion) {
     let inv = Inventory::build(&paths, &settings, now);
     assert_eq!(inv.profiles.len(), PROFILES);
     assert_eq!(inv.servers.len(), 1 + PROJECTS + PROJECTS / 10);
-    c.bench_function("inventory_large_home", |b| b.iter(|| Inventory::build(&paths, &settings, now)));
+    c.bench_function("inventory_large_home", |b| {
+        b.iter(|| Inventory::build(&paths, &settings, now))
+    });
 }
 
 criterion_group! {

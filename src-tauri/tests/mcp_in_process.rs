@@ -65,22 +65,33 @@ async fn tool_list_matches_golden_file() {
     let home = home();
     let client = connect(home.path()).await;
     let tools = client.list_tools(Default::default()).await.unwrap();
-    let actual = serde_json::to_string_pretty(&serde_json::to_value(&tools.tools).unwrap()).unwrap() + "\n";
+    let actual =
+        serde_json::to_string_pretty(&serde_json::to_value(&tools.tools).unwrap()).unwrap() + "\n";
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/tools_list.json");
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         fs::write(&golden, &actual).unwrap();
     }
-    let expected = fs::read_to_string(&golden).expect("golden file missing: run with UPDATE_GOLDEN=1");
-    assert_eq!(actual, expected, "tool list changed; if intended, regenerate with UPDATE_GOLDEN=1");
+    let expected =
+        fs::read_to_string(&golden).expect("golden file missing: run with UPDATE_GOLDEN=1");
+    assert_eq!(
+        actual, expected,
+        "tool list changed; if intended, regenerate with UPDATE_GOLDEN=1"
+    );
 }
 
 #[tokio::test]
 async fn refresh_without_profile_or_server_is_invalid_params() {
     let home = home();
     let client = connect(home.path()).await;
-    let err = client.call_tool(call("refresh_aws_sso_token", json!({}))).await.unwrap_err();
+    let err = client
+        .call_tool(call("refresh_aws_sso_token", json!({})))
+        .await
+        .unwrap_err();
     let text = format!("{err:?}");
-    assert!(text.contains(&format!("{:?}", ErrorCode::INVALID_PARAMS)), "{text}");
+    assert!(
+        text.contains(&format!("{:?}", ErrorCode::INVALID_PARAMS)),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -88,18 +99,45 @@ async fn refresh_failures_are_tool_errors_that_say_what_to_do() {
     let home = home();
     let client = connect(home.path()).await;
     for (args, origin, needle) in [
-        (json!({"server": "nope"}), Value::Null, "known servers: kb, other"),
-        (json!({"server": "other"}), Value::Null, "sets no AWS profile"),
-        (json!({"profile": "ghost"}), json!("parameter"), "not defined in"),
-        (json!({"profile": "static"}), json!("parameter"), "does not use AWS SSO"),
-        (json!({"profile": "--debug"}), json!("parameter"), "starts with '-'"),
+        (
+            json!({"server": "nope"}),
+            Value::Null,
+            "known servers: kb, other",
+        ),
+        (
+            json!({"server": "other"}),
+            Value::Null,
+            "sets no AWS profile",
+        ),
+        (
+            json!({"profile": "ghost"}),
+            json!("parameter"),
+            "not defined in",
+        ),
+        (
+            json!({"profile": "static"}),
+            json!("parameter"),
+            "does not use AWS SSO",
+        ),
+        (
+            json!({"profile": "--debug"}),
+            json!("parameter"),
+            "starts with '-'",
+        ),
     ] {
-        let r = client.call_tool(call("refresh_aws_sso_token", args.clone())).await.unwrap();
+        let r = client
+            .call_tool(call("refresh_aws_sso_token", args.clone()))
+            .await
+            .unwrap();
         assert_eq!(r.is_error, Some(true), "{args}");
         let s = r.structured_content.unwrap();
         assert_eq!(s["success"], false);
         assert_eq!(s["profileSource"], origin, "{args}");
-        assert!(s["message"].as_str().unwrap().contains(needle), "{args}: {}", s["message"]);
+        assert!(
+            s["message"].as_str().unwrap().contains(needle),
+            "{args}: {}",
+            s["message"]
+        );
     }
 }
 
@@ -107,19 +145,40 @@ async fn refresh_failures_are_tool_errors_that_say_what_to_do() {
 async fn status_reports_servers_profiles_and_token_state_without_secrets() {
     let home = home();
     let client = connect(home.path()).await;
-    let r = client.call_tool(call("get_aws_sso_status", json!({}))).await.unwrap();
+    let r = client
+        .call_tool(call("get_aws_sso_status", json!({})))
+        .await
+        .unwrap();
     let s = r.structured_content.unwrap();
     assert!(!s.to_string().contains("PLANTED"), "token value leaked");
-    let kb = s["servers"].as_array().unwrap().iter().find(|x| x["name"] == "kb").unwrap();
+    let kb = s["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "kb")
+        .unwrap();
     assert_eq!(kb["profile"], "dev");
     assert_eq!(kb["profileSource"], "env_aws_profile");
-    let dev = s["profiles"].as_array().unwrap().iter().find(|x| x["name"] == "dev").unwrap();
+    let dev = s["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "dev")
+        .unwrap();
     assert_eq!(dev["token"]["state"], "valid");
     assert_eq!(dev["token"]["expiresAt"], "2099-01-01T00:00:00Z");
 
-    let r = client.call_tool(call("get_aws_sso_status", json!({"server": "kb"}))).await.unwrap();
+    let r = client
+        .call_tool(call("get_aws_sso_status", json!({"server": "kb"})))
+        .await
+        .unwrap();
     let s = r.structured_content.unwrap();
     assert_eq!(s["servers"].as_array().unwrap().len(), 1);
-    let names: Vec<_> = s["profiles"].as_array().unwrap().iter().map(|p| p["name"].clone()).collect();
+    let names: Vec<_> = s["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].clone())
+        .collect();
     assert_eq!(names, vec![json!("dev")]);
 }
