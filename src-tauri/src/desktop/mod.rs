@@ -61,14 +61,19 @@ pub fn run(ctx: Context, show: bool) -> anyhow::Result<()> {
             Ok(())
         })
         .build(tauri::generate_context!())?;
-    app.run(|_, event| {
-        // Closing the window destroys it (WebKit's processes go with it); the tray stays.
-        if let RunEvent::ExitRequested {
+    app.run(|_, event| match event {
+        // Closing the window destroys it; the tray stays.
+        RunEvent::ExitRequested {
             api, code: None, ..
-        } = event
-        {
-            api.prevent_exit();
+        } => api.prevent_exit(),
+        RunEvent::WindowEvent {
+            label,
+            event: tauri::WindowEvent::Destroyed,
+            ..
+        } if label == WINDOW => {
+            end_webkit_network_process();
         }
+        _ => {}
     });
     Ok(())
 }
@@ -183,6 +188,44 @@ pub fn show_notes(app: &AppHandle, notes: Vec<Note>) {
             app.state::<AppState>().notifier.show(note, on_refresh);
         });
     }
+}
+
+/// WebKitGTK keeps its network process for the life of the web context, which Tauri keeps for
+/// reuse, so an idle tray would hold it (~40 MB) forever. With the window gone nothing uses it;
+/// WebKit starts a new one with the next window.
+fn end_webkit_network_process() {
+    #[cfg(target_os = "linux")]
+    std::thread::spawn(|| {
+        // Give WebKit a moment to finish with the closed page first.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let me = std::process::id().to_string();
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // "pid (comm) state ppid ...": comm may hold spaces, so split after the last ')'.
+            let Some((head, rest)) = stat.rsplit_once(')') else {
+                continue;
+            };
+            let is_child = rest.split_whitespace().nth(1) == Some(me.as_str());
+            if is_child && head.ends_with("(WebKitNetworkPr") {
+                if let Some(pid) = entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|p| p.parse::<i32>().ok())
+                {
+                    tracing::info!(pid, "window closed; ending WebKit's network process");
+                    // SAFETY: sends SIGTERM to a child process of ours.
+                    unsafe {
+                        libc::kill(pid, libc::SIGTERM);
+                    }
+                }
+            }
+        }
+    });
 }
 
 fn has_display(ctx: &Context) -> bool {
