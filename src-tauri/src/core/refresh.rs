@@ -76,7 +76,13 @@ pub async fn refresh(
     };
     let mut reply = match refresh_profile(ctx, &name, options).await {
         Ok(r) => r,
-        Err(e) => failure(Some(&name), Some(origin), &e),
+        Err(e) => {
+            let mut reply = failure(Some(&name), Some(origin), &e);
+            reply.sso_session = AwsConfig::load(&ctx.paths.aws_config, &mut Vec::new())
+                .profile(&name)
+                .sso_session;
+            reply
+        }
     };
     reply.profile_source = Some(origin);
     Ok(reply)

@@ -21,6 +21,8 @@ use crate::core::Context;
 
 /// How long one `CreateToken` call may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// After a refusal, how long another writer (the AWS CLI, mid-renewal) may take to write its token.
+const RIVAL_WRITE_GRACE: Duration = Duration::from_secs(2);
 
 /// The outcome of a silent renewal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,11 +137,20 @@ pub async fn renew_locked(
     };
     let out = match answer {
         Ok(out) => out,
-        // Refresh tokens are single-use: if the CLI renewed first, ours was refused, and theirs stands.
-        Err(e) if fs::read(token_file).unwrap_or_default() != original => {
-            return theirs(token_file, session).map_err(|_| e)
+        // Refresh tokens are single-use: if the CLI renewed first, ours was refused and theirs
+        // stands. Its answer may still be on the way, so give its write a moment to land.
+        Err(e) => {
+            let deadline = tokio::time::Instant::now() + RIVAL_WRITE_GRACE;
+            loop {
+                if fs::read(token_file).unwrap_or_default() != original {
+                    return theirs(token_file, session).map_err(|_| e);
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(e);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
         }
-        Err(e) => return Err(e),
     };
     let access_token = out
         .access_token()

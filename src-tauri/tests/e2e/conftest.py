@@ -77,8 +77,9 @@ def iso_z(when: dt.datetime) -> str:
 
 
 def write_endpoint_overrides(home: Path, url: str) -> None:
-    """Point botocore's sso-oidc and sso clients at the mock (botocore reads ~/.aws/models first)."""
-    for service in ("sso-oidc", "sso"):
+    """Point botocore's sso-oidc, sso and sts clients at the mock (botocore reads ~/.aws/models
+    first), so `aws sso login` and `aws sts get-caller-identity --profile <sso profile>` stay local."""
+    for service in ("sso-oidc", "sso", "sts"):
         src = BOTOCORE_DATA / service
         version = sorted(p.name for p in src.iterdir() if p.is_dir())[-1]
         original = json.loads((src / version / "endpoint-rule-set-1.json").read_text())

@@ -1,8 +1,18 @@
-"""Loopback mock of AWS SSO-OIDC and the SSO portal (restJson1), for the real AWS CLI v2.
+"""Loopback mock of AWS SSO-OIDC, the SSO portal (restJson1) and STS GetCallerIdentity (query/XML),
+for the real AWS CLI v2 and for the binary's own SDK call.
 
-The CLI reaches it through endpoint-rule-set overrides in $HOME/.aws/models (see conftest.py).
+The CLI reaches it through endpoint-rule-set overrides in $HOME/.aws/models (see conftest.py); the
+binary through AWS_ENDPOINT_URL_SSO_OIDC.
 Every secret it hands out (access/refresh tokens, client secrets, device and user codes,
 verification URLs) carries this instance's random tag, so tests can grep any output for leaks.
+
+The OIDC side is strict the way the real service is:
+- a refresh_token grant needs a registered clientId with its own clientSecret (else
+  InvalidClientException), and a refresh token issued to that client and not yet exchanged (else
+  InvalidGrantException). With `rotate_refresh_tokens` (default) each exchange returns a new refresh
+  token and the old one is spent; without it no refresh token comes back and the old one stays live.
+- access tokens are accepted by GetRoleCredentials until they expire or are revoked.
+Every refresh grant is recorded in `refresh_grants` (who sent it, what it carried, the outcome).
 """
 
 from __future__ import annotations
@@ -12,8 +22,10 @@ import json
 import secrets
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
+from xml.sax.saxutils import escape
 
 # /token behaviours (device-code grant; the refresh_token grant works in ok/flood only)
 MODE_OK = "ok"          # `pending_polls` x AuthorizationPending, then a token
@@ -30,7 +42,11 @@ class OidcMock:
 
     def __init__(self, *, expires_in: int = 8 * 3600, pending_polls: int = 1, mode: str = MODE_OK,
                  interval: int = 1, flood_bytes: int = 4 * 1024 * 1024,
-                 issue_refresh_token: bool = True, allow_refresh_grant: bool = True) -> None:
+                 issue_refresh_token: bool = True, allow_refresh_grant: bool = True,
+                 rotate_refresh_tokens: bool = True, refresh_delay: float = 0.0,
+                 refresh_barrier: int = 0, refresh_barrier_timeout: float = 15.0,
+                 refresh_priority: tuple[str, ...] = (), refresh_gap: float = 0.7,
+                 refresh_answer_delay: dict[str, float] | None = None) -> None:
         self.tag = secrets.token_hex(6)  # makes every issued value unique to this mock
         self.expires_in = expires_in
         self.pending_polls = pending_polls
@@ -39,12 +55,43 @@ class OidcMock:
         self.flood_bytes = flood_bytes
         self.issue_refresh_token = issue_refresh_token
         self.allow_refresh_grant = allow_refresh_grant  # False: every refresh_token grant is refused
+        # True: each refresh grant returns a new refresh token and spends the old one (single use).
+        # False: no refresh token comes back and the old one stays usable.
+        self.rotate_refresh_tokens = rotate_refresh_tokens
+        # Timing of refresh grants, to make overlapping callers deterministic:
+        # - refresh_barrier N > 0: a refresh grant is held until N refresh grants have arrived in
+        #   total (or refresh_barrier_timeout passed), so N callers are provably in flight together;
+        # - then it waits refresh_delay seconds, plus refresh_gap x its rank in refresh_priority
+        #   (user-agent substrings, e.g. ("aws-cli", "aws-sdk-rust"): the first listed is served
+        #   first; unlisted callers rank last), and only then is the refresh token checked and spent.
+        self.refresh_delay = refresh_delay
+        self.refresh_barrier = refresh_barrier
+        self.refresh_barrier_timeout = refresh_barrier_timeout
+        self.refresh_priority = tuple(refresh_priority)
+        self.refresh_gap = refresh_gap
+        # {user-agent substring: seconds}: hold the answer this long AFTER the grant was decided (the
+        # refresh token is already spent), e.g. so the winner hears back after the loser's refusal.
+        self.refresh_answer_delay = dict(refresh_answer_delay or {})
+        # One dict per refresh grant: agent ("cli"/"tray"/"other"), user_agent, client_id,
+        # refresh_token, outcome ("ok"/"invalid_grant"/"invalid_client"/"refused"),
+        # access_token/refresh_token_issued (when ok), arrived/decided/answered (monotonic times).
+        self.refresh_grants: list[dict] = []
+        self.max_refresh_in_flight = 0
+        # Bearer tokens GetRoleCredentials saw, with the account/role asked for and the outcome.
+        self.role_requests: list[dict] = []
+        # STS calls: action, access key id, whether the key and session token were ones we issued.
+        self.sts_requests: list[dict] = []
         self.counts: collections.Counter[str] = collections.Counter()
         # kind -> issued values: access_token, refresh_token, client_id, client_secret,
         # device_code, user_code, verification_uri (the short marker, see _verification_marker)
         self.issued: dict[str, list[str]] = collections.defaultdict(list)
         self._polls: dict[str, int] = {}        # deviceCode -> CreateToken attempts so far
         self._devices: dict[str, str] = {}      # deviceCode -> clientId
+        self._clients: dict[str, str] = {}      # clientId -> clientSecret (registered clients)
+        self._refresh_tokens: dict[str, dict] = {}  # refresh token -> {"client_id", "spent"}
+        self._access: dict[str, dict] = {}      # access token -> {"expires", "revoked"}
+        self._role_keys: dict[str, dict] = {}   # access key id -> {"session_token", "account", "role"}
+        self._refresh_in_flight = 0
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._seq = 0
@@ -125,6 +172,51 @@ class OidcMock:
             tokens = self.issued["access_token"]
             return tokens[-1] if tokens else None
 
+    @property
+    def last_refresh_token(self) -> str | None:
+        with self._lock:
+            tokens = self.issued["refresh_token"]
+            return tokens[-1] if tokens else None
+
+    def refresh_token_state(self, token: str) -> str:
+        """"live" (exchangeable), "spent" (already exchanged) or "unknown" (never issued)."""
+        with self._lock:
+            info = self._refresh_tokens.get(token)
+            return "unknown" if info is None else ("spent" if info["spent"] else "live")
+
+    def access_token_accepted(self, token: str) -> bool:
+        """Whether GetRoleCredentials would accept this bearer token now."""
+        with self._lock:
+            return self._access_ok(token)
+
+    def grants(self, outcome: str | None = None, agent: str | None = None) -> list[dict]:
+        """Recorded refresh grants, optionally filtered by outcome and agent."""
+        with self._lock:
+            return [dict(g) for g in self.refresh_grants
+                    if (outcome is None or g["outcome"] == outcome)
+                    and (agent is None or g["agent"] == agent)]
+
+    # ---- seeding (a "previous login" without running the CLI) ------------------------------
+    def register_client(self) -> tuple[str, str]:
+        """What RegisterClient would hand out; the client is known to the mock from now on."""
+        with self._lock:
+            client_id = self._next("client_id", "e2eClientId-{tag}-{n}")
+            client_secret = self._next("client_secret", "e2eClientSecret-{tag}-{n}")
+            self._clients[client_id] = client_secret
+        return client_id, client_secret
+
+    def issue_tokens(self, client_id: str, expires_in: int, refresh: bool = True) -> tuple[str, str | None]:
+        """An access token (valid expires_in seconds) and, if asked, a refresh token for client_id."""
+        with self._lock:
+            access = self._issue_access(expires_in)
+            token = self._issue_refresh(client_id) if refresh else None
+        return access, token
+
+    def revoke_access_token(self, token: str) -> None:
+        with self._lock:
+            if token in self._access:
+                self._access[token]["revoked"] = True
+
     # ---- helpers used by the handler -------------------------------------------------------
     def _next(self, kind: str, fmt: str) -> str:
         # caller holds the lock
@@ -138,6 +230,23 @@ class OidcMock:
             self.counts[endpoint] += 1
             self._cond.notify_all()
 
+    def _issue_access(self, expires_in: int) -> str:
+        # caller holds the lock
+        token = self._next("access_token", "e2eAccessToken-{tag}-{n}")
+        self._access[token] = {"expires": time.time() + expires_in, "revoked": False}
+        return token
+
+    def _issue_refresh(self, client_id: str) -> str:
+        # caller holds the lock
+        token = self._next("refresh_token", "e2eRefreshToken-{tag}-{n}")
+        self._refresh_tokens[token] = {"client_id": client_id, "spent": False}
+        return token
+
+    def _access_ok(self, token: str | None) -> bool:
+        # caller holds the lock
+        info = self._access.get(token or "")
+        return info is not None and not info["revoked"] and info["expires"] > time.time()
+
 
 class _Handler(BaseHTTPRequestHandler):
     owner: OidcMock
@@ -147,13 +256,17 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     # ---- plumbing --------------------------------------------------------------------------
-    def _body(self) -> dict:
+    def _raw(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        return self.rfile.read(length) if length else b""
+
+    @staticmethod
+    def _json(raw: bytes) -> dict:
         try:
-            return json.loads(raw) if raw else {}
+            body = json.loads(raw) if raw else {}
         except ValueError:
             return {}
+        return body if isinstance(body, dict) else {}
 
     def _send(self, status: int, payload: dict, error_type: str | None = None) -> None:
         data = json.dumps(payload).encode()
@@ -172,13 +285,15 @@ class _Handler(BaseHTTPRequestHandler):
     # ---- routes ----------------------------------------------------------------------------
     def do_POST(self):  # noqa: N802 (http.server naming)
         path = urlparse(self.path).path
-        body = self._body()
+        raw = self._raw()
+        if path == "/" and "x-www-form-urlencoded" in (self.headers.get("Content-Type") or ""):
+            return self._sts(raw)
         route = {"/client/register": self._register, "/device_authorization": self._device_auth,
                  "/token": self._token}.get(path)
         if route is None:
             self.owner._hit("unknown")
             return self._error(404, "ResourceNotFoundException", "not_found")
-        return route(body)
+        return route(self._json(raw))
 
     def do_GET(self):  # noqa: N802
         path = urlparse(self.path).path
@@ -191,9 +306,7 @@ class _Handler(BaseHTTPRequestHandler):
         m = self.owner
         m._hit("register")
         now = int(time.time())
-        with m._lock:
-            client_id = m._next("client_id", "e2eClientId-{tag}-{n}")
-            client_secret = m._next("client_secret", "e2eClientSecret-{tag}-{n}")
+        client_id, client_secret = m.register_client()
         self._send(200, {"clientId": client_id, "clientSecret": client_secret,
                          "clientIdIssuedAt": now, "clientSecretExpiresAt": now + 90 * 86400})
 
@@ -227,20 +340,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _token(self, body: dict) -> None:
         m = self.owner
         if body.get("grantType") == "refresh_token":
-            # Silent renewal (botocore, or the binary's own SDK call). In the fail/never modes the
-            # refresh token is refused too, so callers must fall back to `aws sso login`.
-            m._hit("token_refresh")
-            with m._lock:
-                known = (body.get("refreshToken") in m.issued["refresh_token"]
-                         and m.mode not in (MODE_FAIL, MODE_NEVER) and m.allow_refresh_grant)
-                if known:
-                    access = m._next("access_token", "e2eAccessToken-{tag}-{n}")
-                    refresh = m._next("refresh_token", "e2eRefreshToken-{tag}-{n}")
-                expires_in = m.expires_in
-            if not known:
-                return self._error(400, "InvalidGrantException", "invalid_grant")
-            return self._send(200, {"accessToken": access, "tokenType": "Bearer",
-                                    "expiresIn": expires_in, "refreshToken": refresh})
+            return self._refresh_grant(body)
 
         m._hit("token")
         device_code = body.get("deviceCode")
@@ -260,9 +360,10 @@ class _Handler(BaseHTTPRequestHandler):
             m._hit("token_pending")
             return self._error(400, "AuthorizationPendingException", "authorization_pending")
         with m._lock:
-            access = m._next("access_token", "e2eAccessToken-{tag}-{n}")
-            refresh = m._next("refresh_token", "e2eRefreshToken-{tag}-{n}") if m.issue_refresh_token else None
             expires_in = m.expires_in
+            access = m._issue_access(expires_in)
+            refresh = (m._issue_refresh(m._devices.get(device_code, body.get("clientId", "")))
+                       if m.issue_refresh_token else None)
             del m._polls[device_code]  # a device code is exchanged once
         m._hit("token_issued")
         reply = {"accessToken": access, "tokenType": "Bearer", "expiresIn": expires_in}
@@ -270,18 +371,139 @@ class _Handler(BaseHTTPRequestHandler):
             reply["refreshToken"] = refresh
         self._send(200, reply)
 
+    def _refresh_grant(self, body: dict) -> None:
+        """CreateToken with grantType refresh_token (botocore's refresh, or the binary's SDK call)."""
+        m = self.owner
+        user_agent = " ".join(filter(None, (self.headers.get("User-Agent"),
+                                            self.headers.get("x-amz-user-agent"))))
+        agent = ("cli" if "aws-cli/" in user_agent
+                 else "tray" if "aws-sdk-rust" in user_agent else "other")
+        record = {"agent": agent, "user_agent": user_agent, "client_id": body.get("clientId"),
+                  "refresh_token": body.get("refreshToken"), "outcome": None,
+                  "arrived": time.monotonic(), "decided": None, "answered": None}
+        with m._cond:
+            m.counts["token_refresh"] += 1
+            m.refresh_grants.append(record)
+            m._refresh_in_flight += 1
+            m.max_refresh_in_flight = max(m.max_refresh_in_flight, m._refresh_in_flight)
+            m._cond.notify_all()
+            deadline = time.monotonic() + m.refresh_barrier_timeout
+            while m.counts["token_refresh"] < m.refresh_barrier:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                m._cond.wait(left)
+            wait = m.refresh_delay
+            for rank, needle in enumerate(m.refresh_priority):
+                if needle in user_agent:
+                    break
+            else:
+                rank = len(m.refresh_priority)
+            wait += rank * m.refresh_gap if m.refresh_priority else 0.0
+        try:
+            if wait > 0:
+                time.sleep(wait)
+            with m._cond:
+                client_id = body.get("clientId")
+                info = m._refresh_tokens.get(body.get("refreshToken") or "")
+                if not client_id or m._clients.get(client_id) != body.get("clientSecret"):
+                    outcome = "invalid_client"
+                elif m.mode in (MODE_FAIL, MODE_NEVER) or not m.allow_refresh_grant:
+                    outcome = "refused"
+                elif info is None or info["spent"] or info["client_id"] != client_id:
+                    outcome = "invalid_grant"
+                else:
+                    outcome = "ok"
+                    expires_in = m.expires_in
+                    access = m._issue_access(expires_in)
+                    new_refresh = None
+                    if m.rotate_refresh_tokens:
+                        info["spent"] = True  # single use: a second exchange is refused
+                        new_refresh = m._issue_refresh(client_id)
+                    record.update(access_token=access, refresh_token_issued=new_refresh)
+                record["outcome"] = outcome
+                record["decided"] = time.monotonic()
+                m.counts[f"token_refresh_{outcome}"] += 1
+                m._cond.notify_all()
+                lag = next((v for k, v in m.refresh_answer_delay.items() if k in user_agent), 0.0)
+            if lag > 0:
+                time.sleep(lag)
+            if outcome == "invalid_client":
+                return self._error(401, "InvalidClientException", "invalid_client")
+            if outcome != "ok":
+                return self._error(400, "InvalidGrantException", "invalid_grant")
+            reply = {"accessToken": access, "tokenType": "Bearer", "expiresIn": expires_in}
+            if new_refresh:
+                reply["refreshToken"] = new_refresh
+            return self._send(200, reply)
+        finally:
+            with m._cond:
+                m._refresh_in_flight -= 1
+                record["answered"] = time.monotonic()
+                m._cond.notify_all()
+
     def _role_credentials(self) -> None:
         m = self.owner
         m._hit("role_credentials")
         bearer = self.headers.get("x-amz-sso_bearer_token")
+        query = parse_qs(urlparse(self.path).query)
+        account = (query.get("account_id") or [""])[0]
+        role = (query.get("role_name") or [""])[0]
         with m._lock:
-            ok = bearer in m.issued["access_token"]
+            ok = m._access_ok(bearer)
+            m.role_requests.append({"bearer": bearer, "account": account, "role": role, "ok": ok})
             if ok:
                 secret_key = m._next("role_secret", "e2eSecretAccessKey-{tag}-{n}")
                 session_token = m._next("role_secret", "e2eSessionToken-{tag}-{n}")
                 key_id = f"ASIAE2E{m._seq:013d}"
+                m._role_keys[key_id] = {"session_token": session_token, "account": account,
+                                        "role": role}
         if not ok:
             return self._error(401, "UnauthorizedException", "unauthorized")
         self._send(200, {"roleCredentials": {
             "accessKeyId": key_id, "secretAccessKey": secret_key, "sessionToken": session_token,
             "expiration": int((time.time() + 3600) * 1000)}})
+
+    def _sts(self, raw: bytes) -> None:
+        """STS (query protocol): GetCallerIdentity for role credentials this mock handed out."""
+        m = self.owner
+        m._hit("sts")
+        form = parse_qs(raw.decode(errors="replace"))
+        action = (form.get("Action") or [""])[0]
+        auth = self.headers.get("Authorization") or ""
+        key_id = ""
+        if "Credential=" in auth:
+            key_id = auth.split("Credential=", 1)[1].split("/", 1)[0]
+        with m._lock:
+            key = m._role_keys.get(key_id)
+            token_ok = key is not None and self.headers.get("X-Amz-Security-Token") == key["session_token"]
+            m.sts_requests.append({"action": action, "access_key_id": key_id, "ok": token_ok})
+        if action != "GetCallerIdentity":
+            return self._sts_error(400, "InvalidAction", f"mock does not implement {action}")
+        if not token_ok:
+            return self._sts_error(403, "InvalidClientTokenId", "The security token is invalid.")
+        arn = f"arn:aws:sts::{key['account']}:assumed-role/AWSReservedSSO_{key['role']}_e2e/e2e-user"
+        self._send_xml(200, f"""<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <GetCallerIdentityResult>
+    <Arn>{escape(arn)}</Arn>
+    <UserId>AROAE2EMOCK:e2e-user</UserId>
+    <Account>{escape(key['account'])}</Account>
+  </GetCallerIdentityResult>
+  <ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>
+</GetCallerIdentityResponse>
+""")
+
+    def _sts_error(self, status: int, code: str, message: str) -> None:
+        self._send_xml(status, f"""<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <Error><Type>Sender</Type><Code>{code}</Code><Message>{escape(message)}</Message></Error>
+  <RequestId>{uuid.uuid4()}</RequestId>
+</ErrorResponse>
+""")
+
+    def _send_xml(self, status: int, body: str) -> None:
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
