@@ -58,9 +58,10 @@ impl Interest {
 pub fn spawn(app: AppHandle) {
     tauri::async_runtime::spawn(async move {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
+        // The debouncer's thread wakes every tick even when nothing happens: keep ticks few.
         let debouncer = new_debouncer(
-            Duration::from_millis(300),
-            None,
+            Duration::from_millis(400),
+            Some(Duration::from_millis(200)),
             move |res: DebounceEventResult| {
                 if let Ok(events) = res {
                     let _ = tx.send(events.into_iter().flat_map(|e| e.event.paths).collect());
@@ -75,22 +76,41 @@ pub fn spawn(app: AppHandle) {
             }
         };
         let mut watched: BTreeSet<PathBuf> = BTreeSet::new();
+        let mut update_watches = |want: BTreeSet<PathBuf>| -> bool {
+            let Some(d) = debouncer.as_mut() else {
+                return false;
+            };
+            if want == watched {
+                return false;
+            }
+            for gone in watched.difference(&want) {
+                let _ = d.unwatch(gone);
+            }
+            for new in want.difference(&watched) {
+                if let Err(e) = d.watch(new, RecursiveMode::NonRecursive) {
+                    tracing::debug!("cannot watch {}: {e}", new.display());
+                }
+            }
+            watched = want;
+            true
+        };
+        // Watch what the previous read showed before reading again, so that an edit made between
+        // a read and its watch is never lost; a read that reveals new files to watch is redone.
+        let mut shown = Inventory {
+            servers: vec![],
+            profiles: vec![],
+            diagnostics: vec![],
+        };
         loop {
+            let state = app.state::<AppState>();
+            update_watches(Interest::of(&state.ctx(), &shown).dirs());
             let Some((ctx, inv)) = rebuild(&app).await else {
                 return;
             };
             let interest = Interest::of(&ctx, &inv);
-            if let Some(d) = debouncer.as_mut() {
-                let want = interest.dirs();
-                for gone in watched.difference(&want) {
-                    let _ = d.unwatch(gone);
-                }
-                for new in want.difference(&watched) {
-                    if let Err(e) = d.watch(new, RecursiveMode::NonRecursive) {
-                        tracing::debug!("cannot watch {}: {e}", new.display());
-                    }
-                }
-                watched = want;
+            shown = (*inv).clone();
+            if update_watches(interest.dirs()) {
+                continue;
             }
             let now = OffsetDateTime::now_utc();
             let next = inv
@@ -99,7 +119,6 @@ pub fn spawn(app: AppHandle) {
                     Duration::try_from(t - now).unwrap_or(Duration::ZERO)
                         + Duration::from_millis(200)
                 });
-            let state = app.state::<AppState>();
             loop {
                 tokio::select! {
                     paths = rx.recv() => match paths {
