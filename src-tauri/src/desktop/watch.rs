@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify::RecursiveMode;
+use notify::event::{AccessKind, AccessMode};
+use notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult};
 use tauri::{AppHandle, Emitter, Manager};
 use time::OffsetDateTime;
@@ -64,7 +65,8 @@ pub fn spawn(app: AppHandle) {
             Some(Duration::from_millis(200)),
             move |res: DebounceEventResult| {
                 if let Ok(events) = res {
-                    let _ = tx.send(events.into_iter().flat_map(|e| e.event.paths).collect());
+                    let changes = events.into_iter().filter(|e| is_change(&e.event.kind));
+                    let _ = tx.send(changes.flat_map(|e| e.event.paths).collect());
                 }
             },
         );
@@ -134,6 +136,16 @@ pub fn spawn(app: AppHandle) {
     });
 }
 
+/// inotify also reports opens and reads; our own reads of the watched files would then wake us
+/// again and again. Only writes, creations, removals and renames count.
+fn is_change(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) | EventKind::Other => false,
+        _ => true,
+    }
+}
+
 async fn sleep_opt(d: Option<Duration>) {
     match d {
         Some(d) => tokio::time::sleep(d).await,
@@ -160,4 +172,25 @@ async fn rebuild(app: &AppHandle) -> Option<(Arc<Context>, Arc<Inventory>)> {
     let notes = state.notifier.expiry_notes(&inv.sessions(), &ctx.settings);
     super::show_notes(app, notes);
     Some((ctx, inv))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{CreateKind, ModifyKind};
+
+    #[test]
+    fn reads_do_not_count_as_changes() {
+        assert!(!is_change(&EventKind::Access(AccessKind::Open(
+            AccessMode::Any
+        ))));
+        assert!(!is_change(&EventKind::Access(AccessKind::Close(
+            AccessMode::Read
+        ))));
+        assert!(is_change(&EventKind::Access(AccessKind::Close(
+            AccessMode::Write
+        ))));
+        assert!(is_change(&EventKind::Modify(ModifyKind::Any)));
+        assert!(is_change(&EventKind::Create(CreateKind::File)));
+    }
 }
