@@ -98,11 +98,11 @@ pub fn spawn(app: AppHandle) {
         };
         // Watch what the previous read showed before reading again, so that an edit made between
         // a read and its watch is never lost; a read that reveals new files to watch is redone.
-        let mut shown = Inventory {
+        let mut shown = Arc::new(Inventory {
             servers: vec![],
             profiles: vec![],
             diagnostics: vec![],
-        };
+        });
         loop {
             let state = app.state::<AppState>();
             update_watches(Interest::of(&state.ctx(), &shown).dirs());
@@ -110,7 +110,7 @@ pub fn spawn(app: AppHandle) {
                 return;
             };
             let interest = Interest::of(&ctx, &inv);
-            shown = (*inv).clone();
+            shown = inv.clone();
             if update_watches(interest.dirs()) {
                 continue;
             }
