@@ -20,6 +20,7 @@ org.freedesktop.Notifications on the private bus, and records what the app sends
 import asyncio
 import contextlib
 import datetime as dt
+import http.client
 import importlib.util
 import json
 import os
@@ -614,6 +615,10 @@ class Notifications:
         return wait_until(lambda: (self.matching(summary) or [None])[0], timeout,
                           lambda: f"notification {summary!r}; got {self.summaries()}")
 
+    def invoke(self, nid: int, action: str) -> None:
+        """The user picks an action of notification `nid` (the server emits ActionInvoked)."""
+        self.bus.loop.loop.call_soon_threadsafe(self.server.ActionInvoked, nid, action)
+
 
 @pytest.fixture
 def notifications(bus):
@@ -954,20 +959,31 @@ class WebDriverError(RuntimeError):
 
 
 class WebDriver:
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, diagnose=lambda: "") -> None:
         self.base = base
         self.session: str | None = None
+        self.diagnose = diagnose
 
     def req(self, method_: str, path: str, body=None, timeout: float = 60):
         data = None if body is None else json.dumps(body).encode()
-        r = urllib.request.Request(self.base + path, data=data, method=method_,
-                                   headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(r, timeout=timeout) as resp:
-                payload = json.loads(resp.read() or b"{}")
-        except urllib.error.HTTPError as e:
-            raise WebDriverError(f"{method_} {path}: HTTP {e.code}: {e.read()[:2000]!r}") from None
-        return payload.get("value")
+        for attempt in range(4):
+            r = urllib.request.Request(self.base + path, data=data, method=method_,
+                                       headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(r, timeout=timeout) as resp:
+                    payload = json.loads(resp.read() or b"{}")
+                return payload.get("value")
+            except urllib.error.HTTPError as e:
+                raise WebDriverError(f"{method_} {path}: HTTP {e.code}: {e.read()[:2000]!r}\n{self.diagnose()}") from None
+            except (http.client.RemoteDisconnected, ConnectionResetError) as e:
+                # tauri-driver's pooled keep-alive connection to WebKitWebDriver can be stale; it then
+                # drops ours without an answer ("client error (SendRequest)" in its log). The request
+                # did not reach WebKitWebDriver: send it again.
+                last = e
+                time.sleep(0.1 * (attempt + 1))
+            except (OSError, http.client.HTTPException) as e:  # the driver or the app went away
+                raise WebDriverError(f"{method_} {path}: {e!r}\n{self.diagnose()}") from None
+        raise WebDriverError(f"{method_} {path}: {last!r} (4 tries)\n{self.diagnose()}")
 
     def s(self, method_: str, path: str, body=None, timeout: float = 60):
         return self.req(method_, f"/session/{self.session}{path}", body, timeout)
@@ -1072,7 +1088,7 @@ class Driver:
         self.base = base
 
     def open_window(self, args=("--show",)) -> WebDriver:
-        wd = WebDriver(self.base)
+        wd = WebDriver(self.base, self.diagnose)
         try:
             wd.start(desktop_binary(), list(args))
         except WebDriverError as e:
@@ -1080,6 +1096,10 @@ class Driver:
                         f"tauri-driver log:\n{self.log.read_text()[-3000:]}", pytrace=False)
         self.sessions.append(wd)
         return wd
+
+    def diagnose(self) -> str:
+        procs = "\n".join(f"  {pid} {cmd[:120]}" for pid, cmd in self.lab.lab_processes())
+        return f"live lab processes:\n{procs}\ntauri-driver log tail:\n{self.log.read_text(errors='replace')[-3000:]}"
 
     def stop(self) -> None:
         for wd in self.sessions:

@@ -97,3 +97,15 @@ def test_without_notification_server_the_app_keeps_working(lab, bus, tray_host, 
                         "delta valid in the menu")
     barrier(lab, tray_host, "still-alive")
     app.assert_alive()
+
+
+def test_refresh_action_of_an_expiry_warning_logs_in(lab, mock, tray_host, notifications, apps):
+    apps.start()
+    wait_tray_ready(tray_host, lab)
+    note = notifications.wait_for(EXPIRED)
+    assert mock.logins == 0
+    notifications.invoke(note["id"], "refresh")
+    notifications.wait_for("AWS SSO session charlie refreshed", 60)
+    assert mock.logins == 1, f"one login for the action, got {mock.logins}"
+    fresh = lab.cached_expiry("charlie")
+    assert fresh and fresh > lab.expiry["charlie"], "the action's login wrote a fresh charlie token"

@@ -54,6 +54,7 @@ def test_window_lists_sessions_profiles_servers_and_diagnostics(lab, driver):
     assert w >= 400 and h >= 300, (w, h)
     assert len({px for row in rows[::8] for px in row[::8]}) > 5, "the screenshot is blank"
     (artifacts_dir() / "window.png").write_bytes(png)
+    check_keyboard_and_double_zoom(wd)
 
 
 def test_refresh_button_logs_in_and_page_holds_no_secret(lab, mock, driver):
@@ -103,3 +104,33 @@ def test_login_without_browser_shows_url_and_code(lab, mock, driver):
     wait_until(lambda: (lambda v: v if v["promptsHidden"] and v["rows"]["delta"]["state"] == "valid" else None)(
         read(wd)), 40, lambda: f"prompt gone and delta valid; now {read(wd)['rows']['delta']}")
     assert lab.cached_expiry("delta") > dt.datetime.now(dt.timezone.utc)
+
+
+def check_keyboard_and_double_zoom(wd):
+    """Controls are native and named; at 200 % zoom the page stacks and needs no sideways scroll."""
+    # Every control is a native, focusable form control with a visible name.
+    controls = wd.js("""
+        return [...document.querySelectorAll('button, input, textarea, a')].map(e => ({
+            tag: e.tagName, tabIndex: e.tabIndex, name: e.getAttribute('aria-label') || e.textContent.trim()
+                || (e.labels && e.labels[0] && e.labels[0].textContent.trim()) || ''}));""")
+    assert controls, "no controls"
+    assert all(c["tabIndex"] >= 0 for c in controls), [c for c in controls if c["tabIndex"] < 0]
+    assert all(c["name"] for c in controls), [c for c in controls if not c["name"]]
+    refresh = wd.js("return [...document.querySelectorAll('[data-action=refresh]')].map(b => b.tagName)")
+    assert refresh and set(refresh) == {"BUTTON"}, refresh
+    # Tab moves focus from control to control.
+    first = wd.js("document.activeElement.blur(); const b = document.querySelector('[data-action=refresh]');"
+                  "b.focus(); return document.activeElement === b;")
+    assert first, "a Refresh button takes keyboard focus"
+    # 200 % zoom on a 960 px window is a 480 px wide viewport: the table becomes one block per
+    # session and nothing needs horizontal scrolling.
+    wd.s("POST", "/window/rect", {"width": 480, "height": 620})
+    layout = wait_until(lambda: (lambda v: v if v["width"] <= 500 else None)(wd.js(
+        "return {width: innerWidth, scroll: document.documentElement.scrollWidth,"
+        " thead: getComputedStyle(document.querySelector('#sessions thead')).display};")), 10,
+        "the window to shrink to 480 px")
+    assert layout["thead"] == "none", f"stacked layout expected at {layout['width']} px: {layout}"
+    wide = wd.js("return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right"
+                 " > innerWidth + 1).slice(0, 5).map(e => e.tagName + '#' + e.id + '.' + e.className + ' '"
+                 " + Math.round(e.getBoundingClientRect().right));")
+    assert layout["scroll"] <= layout["width"] + 1, f"horizontal overflow at double zoom: {layout}, {wide}"
