@@ -7,7 +7,8 @@ Run from /work/main (the suite starts its own Xvfb and private D-Bus session bus
 
 Needs: Xvfb, dbus-daemon, x11-utils (xwininfo), /usr/bin/aws (AWS CLI v2), libayatana-appindicator3-1,
 webkit2gtk-driver (/usr/bin/WebKitWebDriver), tauri-driver (`cargo install tauri-driver --locked`),
-pip packages pytest + dbus-fast. Binary: $AWS_SSO_TRAY_DESKTOP_BIN, else
+pip packages pytest + dbus-fast. tauri-driver: $TAURI_DRIVER, else ~/.cargo/bin/tauri-driver; it needs
+ports 4444/4445 free, so run the tests serially (no xdist). Binary: $AWS_SSO_TRAY_DESKTOP_BIN, else
 ~/.cache/aws-sso-tray/target-desktop/debug/aws-sso-tray. Screenshot: $ARTIFACTS_DIR/window.png, else
 /work/main/docs/window.png.
 
@@ -41,7 +42,7 @@ import pytest
 
 E2E_DIR = Path(__file__).resolve().parent.parent / "e2e"
 sys.path.insert(0, str(E2E_DIR))
-from oidc_mock import MODE_FAIL, MODE_NEVER, MODE_OK, OidcMock  # noqa: E402,F401
+from oidc_mock import MODE_FAIL, OidcMock  # noqa: E402
 
 
 def _load_e2e_conftest():
@@ -59,7 +60,7 @@ iso_z = e2e.iso_z
 parse_time = e2e.parse_time
 
 try:
-    from dbus_fast import BusType, Message, MessageType, PropertyAccess, Variant  # noqa: F401
+    from dbus_fast import Message, MessageType, PropertyAccess, Variant
     from dbus_fast.aio import MessageBus
     from dbus_fast.service import ServiceInterface, dbus_property, method, signal as dbus_signal
 except ImportError:  # a failure with the fix, not a skip

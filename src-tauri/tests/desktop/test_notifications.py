@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import edit_until_seen, session_menus, wait_tray_ready, wait_until
+from conftest import MODE_FAIL, edit_until_seen, session_menus, wait_tray_ready, wait_until
 
 SOON = "AWS SSO session bravo expires soon"
 EXPIRED = "AWS SSO session charlie has expired"
@@ -58,7 +58,7 @@ def test_refresh_from_menu_notifies_success(lab, tray_host, notifications, apps)
 
 
 def test_refresh_failure_notifies(lab, mock, tray_host, notifications, apps):
-    mock.configure(mode="fail")
+    mock.configure(mode=MODE_FAIL)
     app = apps.start()
     wait_tray_ready(tray_host, lab)
     tray_host.click_label("delta — never logged in", "Refresh")
