@@ -5,6 +5,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::core::aws_config::{self, AwsConfig, ProfileKind};
+use crate::core::clients;
 use crate::core::error::{Error, Result};
 use crate::core::inventory::Server;
 use crate::core::login::{LoginOptions, LoginOutcome, LoginTarget};
@@ -217,14 +218,15 @@ async fn refresh_profile(
 /// closest to the caller's folder wins: a project or local entry for the folder (or an ancestor),
 /// else a user entry; entries that agree on the profile are not a conflict.
 pub fn profile_of_server(ctx: &Context, name: &str) -> Result<String> {
-    let inventory = ctx.inventory();
-    let matches: Vec<&Server> = inventory
+    // Only the client configs matter here: no need to read the AWS config or the token cache.
+    let servers: Vec<Server> = clients::discover(&ctx.paths, &ctx.settings)
         .servers
-        .iter()
-        .filter(|s| s.name == name)
+        .into_iter()
+        .map(Server::from)
         .collect();
+    let matches: Vec<&Server> = servers.iter().filter(|s| s.name == name).collect();
     if matches.is_empty() {
-        let mut known: Vec<String> = inventory.servers.iter().map(|s| s.name.clone()).collect();
+        let mut known: Vec<String> = servers.iter().map(|s| s.name.clone()).collect();
         known.sort();
         known.dedup();
         return Err(Error::ServerNotFound {

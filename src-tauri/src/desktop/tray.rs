@@ -122,14 +122,17 @@ pub fn session_title(s: &Session, refreshing: bool, offset: UtcOffset) -> String
     }
 }
 
-fn build_menu<R: Runtime>(app: &AppHandle<R>, inv: &Inventory) -> tauri::Result<Menu<R>> {
+fn build_menu<R: Runtime>(
+    app: &AppHandle<R>,
+    inv: &Inventory,
+    sessions: &[Session],
+) -> tauri::Result<Menu<R>> {
     let state = app.state::<AppState>();
     let refreshing = state.refreshing();
     let ctx = state.ctx();
     let offset = super::local_offset();
     let menu = Menu::new(app)?;
-    let sessions = inv.sessions();
-    for s in &sessions {
+    for s in sessions {
         let busy = refreshing.contains(&s.key);
         let sub = Submenu::new(app, session_title(s, busy, offset), true)?;
         let label = if busy { "Refreshing…" } else { "Refresh" };
@@ -228,8 +231,9 @@ pub fn update(app: &AppHandle, inv: &Inventory) -> tauri::Result<()> {
     };
     let (_, bytes) = icon_for(inv.worst_state());
     tray.set_icon(Some(Image::from_bytes(bytes)?))?;
-    tray.set_tooltip(Some(summary(&inv.sessions(), OffsetDateTime::now_utc())))?;
-    tray.set_menu(Some(build_menu(app, inv)?))?;
+    let sessions = inv.sessions();
+    tray.set_tooltip(Some(summary(&sessions, OffsetDateTime::now_utc())))?;
+    tray.set_menu(Some(build_menu(app, inv, &sessions)?))?;
     Ok(())
 }
 
