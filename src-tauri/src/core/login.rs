@@ -538,7 +538,7 @@ fn is_user_code(w: &str) -> bool {
 }
 
 /// The CLI's last error line, unless it could carry a verification URL or a user code.
-fn safe_error_line(stderr: &str) -> Option<String> {
+pub fn safe_error_line(stderr: &str) -> Option<String> {
     let line = stderr.lines().map(str::trim).rfind(|l| !l.is_empty())?;
     let looks_like_code = line
         .split(|c: char| !c.is_ascii_alphanumeric() && c != '-')

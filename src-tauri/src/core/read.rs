@@ -3,6 +3,7 @@
 
 use std::fs;
 use std::io::{self, Read};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -33,31 +34,50 @@ impl Diagnostic {
     }
 }
 
-/// Reads a text file. `Ok(None)` means the file does not exist, which is the normal case for most
-/// of the places we look; anything else that prevents reading becomes a diagnostic.
-pub fn text(path: &Path) -> Result<Option<String>, Diagnostic> {
-    let file = match fs::File::open(path) {
+/// Reads a file written by another program. `Ok(None)` means it does not exist, which is the
+/// normal case for most of the places we look; anything else that prevents reading (too large, not
+/// a regular file, a symlink loop, no permission) becomes a diagnostic.
+pub fn bytes(path: &Path) -> Result<Option<Vec<u8>>, Diagnostic> {
+    // Non-blocking, so a FIFO planted where a config file belongs cannot stall the open; the type
+    // check below then turns it away.
+    let opened = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path);
+    let file = match opened {
         Ok(f) => f,
         Err(e)
             if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory =>
         {
             return Ok(None)
         }
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(Diagnostic::new(path, None, "symbolic link loop, skipped"))
+        }
         Err(e) => return Err(Diagnostic::new(path, None, format!("cannot open: {e}"))),
     };
+    let kind = file
+        .metadata()
+        .map_err(|e| Diagnostic::new(path, None, format!("cannot read: {e}")))?
+        .file_type();
+    if kind.is_dir() {
+        return Err(Diagnostic::new(
+            path,
+            None,
+            "is a directory, expected a file",
+        ));
+    }
+    if !kind.is_file() {
+        return Err(Diagnostic::new(
+            path,
+            None,
+            "not a regular file (a device, FIFO or socket), skipped",
+        ));
+    }
     let mut bytes = Vec::new();
     // Read one byte past the cap so an oversized file is detected without reading all of it.
-    match file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes) {
-        Ok(_) => {}
-        // A directory where a file was expected.
-        Err(e) if e.kind() == io::ErrorKind::IsADirectory => {
-            return Err(Diagnostic::new(
-                path,
-                None,
-                "is a directory, expected a file",
-            ))
-        }
-        Err(e) => return Err(Diagnostic::new(path, None, format!("cannot read: {e}"))),
+    if let Err(e) = file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes) {
+        return Err(Diagnostic::new(path, None, format!("cannot read: {e}")));
     }
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(Diagnostic::new(
@@ -69,6 +89,14 @@ pub fn text(path: &Path) -> Result<Option<String>, Diagnostic> {
             ),
         ));
     }
+    Ok(Some(bytes))
+}
+
+/// Reads a text file: [`bytes`], then the BOM stripped and UTF-8 checked.
+pub fn text(path: &Path) -> Result<Option<String>, Diagnostic> {
+    let Some(bytes) = bytes(path)? else {
+        return Ok(None);
+    };
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     match std::str::from_utf8(body) {
         Ok(s) => Ok(Some(s.to_owned())),
@@ -145,5 +173,65 @@ mod tests {
         assert_eq!(text(&p).unwrap().as_deref(), Some("{}"));
         assert_eq!(text(&dir.path().join("none")).unwrap(), None);
         assert!(text(dir.path()).is_err());
+    }
+
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("mcp.json");
+        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // With no writer, a blocking open would never return.
+        let d = text(&p).unwrap_err();
+        assert!(d.message.contains("not a regular file"), "{}", d.message);
+    }
+
+    #[test]
+    fn a_symlink_loop_is_a_diagnostic() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.json");
+        let b = dir.path().join("b.json");
+        std::os::unix::fs::symlink(&b, &a).unwrap();
+        std::os::unix::fs::symlink(&a, &b).unwrap();
+        let d = text(&a).unwrap_err();
+        assert!(d.message.contains("symbolic link loop"), "{}", d.message);
+    }
+
+    #[test]
+    fn a_file_over_the_cap_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.json");
+        // Sparse: no disk is used.
+        fs::File::create(&p)
+            .unwrap()
+            .set_len(MAX_FILE_BYTES + 1)
+            .unwrap();
+        assert!(text(&p).unwrap_err().message.contains("larger than 16 MiB"));
+        fs::File::create(&p)
+            .unwrap()
+            .set_len(MAX_FILE_BYTES)
+            .unwrap();
+        assert!(bytes(&p).unwrap().is_some());
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        // On the smallest stack the core runs on: std and tokio threads get 2 MiB.
+        std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(|| {
+                let n = 200_000;
+                let json = format!("{}{}", "[".repeat(n), "]".repeat(n));
+                assert!(jsonc(Path::new("x.json"), &json).is_err());
+                let jsonc_text = format!("// c\n{}{}", "{\"a\":".repeat(n), "}".repeat(n));
+                assert!(jsonc(Path::new("x.json"), &jsonc_text).is_err());
+                let arrays = format!("a = {}{}", "[".repeat(n), "]".repeat(n));
+                assert!(toml(Path::new("c.toml"), &arrays).is_err());
+                let tables = format!("a = {}1{}", "{b=".repeat(n), "}".repeat(n));
+                assert!(toml(Path::new("c.toml"), &tables).is_err());
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 }

@@ -3,7 +3,6 @@
 //! fields and formats, the old refresh token kept when none comes back, atomically, mode 0600,
 //! under the session's lock, and only if no other writer (the AWS CLI) changed the file meanwhile.
 
-use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
@@ -16,6 +15,7 @@ use time::OffsetDateTime;
 use crate::core::atomic_write::write_atomically;
 use crate::core::error::{Error, Result};
 use crate::core::paths::Paths;
+use crate::core::read;
 use crate::core::sso_cache;
 use crate::core::Context;
 
@@ -107,8 +107,11 @@ pub async fn renew_locked(
         session: session.to_owned(),
         reason: reason.to_owned(),
     };
-    let original = fs::read(token_file).map_err(|_| unavailable("no token is cached for it"))?;
-    let mut file: Map<String, Value> = serde_json::from_slice(&original)
+    let original = read::bytes(token_file)
+        .ok()
+        .flatten()
+        .ok_or_else(|| unavailable("no token is cached for it"))?;
+    let file: Map<String, Value> = serde_json::from_slice(&original)
         .map_err(|_| unavailable("its cache file is not readable"))?;
     let now = OffsetDateTime::now_utc();
     let grant = grant_of(&file, now).map_err(unavailable)?;
@@ -142,7 +145,7 @@ pub async fn renew_locked(
         Err(e) => {
             let deadline = tokio::time::Instant::now() + RIVAL_WRITE_GRACE;
             loop {
-                if fs::read(token_file).unwrap_or_default() != original {
+                if current(token_file) != original {
                     return theirs(token_file, session).map_err(|_| e);
                 }
                 if tokio::time::Instant::now() >= deadline {
@@ -163,20 +166,12 @@ pub async fn renew_locked(
         + time::Duration::seconds(i64::from(out.expires_in().max(0)));
 
     // The AWS CLI does not take our lock: if it rewrote the file during the call, its token wins.
-    let current = fs::read(token_file).unwrap_or_default();
-    if current != original {
+    if current(token_file) != original {
         return theirs(token_file, session);
     }
-    file.insert("accessToken".into(), Value::from(access_token));
-    file.insert(
-        "expiresAt".into(),
-        Value::from(sso_cache::format_time(expires_at)),
-    );
-    if let Some(rt) = out.refresh_token().filter(|t| !t.is_empty()) {
-        file.insert("refreshToken".into(), Value::from(rt));
-    }
-    let body =
-        serde_json::to_vec(&file).map_err(|e| Error::io(token_file, std::io::Error::other(e)))?;
+    let refresh_token = out.refresh_token().filter(|t| !t.is_empty());
+    let body = sso_cache::renewed(&original, access_token, expires_at, refresh_token)
+        .ok_or_else(|| unavailable("its cache file is not readable"))?;
     write_atomically(token_file, &body, || Ok(()))?;
     Ok(Renewed {
         expires_at,
@@ -185,8 +180,9 @@ pub async fn renew_locked(
 }
 
 fn theirs(token_file: &Path, session: &str) -> Result<Renewed> {
-    let expiry = fs::read(token_file)
+    let expiry = read::bytes(token_file)
         .ok()
+        .flatten()
         .and_then(|b| serde_json::from_slice::<Map<String, Value>>(&b).ok())
         .filter(|m| m.contains_key("accessToken"))
         .and_then(|m| {
@@ -204,6 +200,11 @@ fn theirs(token_file: &Path, session: &str) -> Result<Renewed> {
             "another program rewrote the token file without a valid token".into(),
         )),
     }
+}
+
+/// The token file as it is now; empty when it cannot be read.
+fn current(token_file: &Path) -> Vec<u8> {
+    read::bytes(token_file).ok().flatten().unwrap_or_default()
 }
 
 fn rejected(session: &str, reason: String) -> Error {

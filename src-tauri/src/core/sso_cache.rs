@@ -70,19 +70,29 @@ pub fn read_status(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> TokenStatus {
     let path = token_path(cache_dir, key);
-    let text = match read::text(&path) {
-        Ok(Some(t)) => t,
-        Ok(None) => return TokenStatus::MISSING,
+    match read::text(&path) {
+        Ok(Some(text)) => status_of(&path, &text, now, threshold, diagnostics),
+        Ok(None) => TokenStatus::MISSING,
         Err(d) => {
             diagnostics.push(d);
-            return TokenStatus::MISSING;
+            TokenStatus::MISSING
         }
-    };
-    let file: TokenFile = match serde_json::from_str(&text) {
+    }
+}
+
+/// The status held in the text of a token file read from `path`.
+pub fn status_of(
+    path: &Path,
+    text: &str,
+    now: OffsetDateTime,
+    threshold: Duration,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> TokenStatus {
+    let file: TokenFile = match serde_json::from_str(text) {
         Ok(f) => f,
         Err(e) => {
             diagnostics.push(Diagnostic::new(
-                &path,
+                path,
                 Some(e.line()),
                 "not a readable SSO token file",
             ));
@@ -94,7 +104,7 @@ pub fn read_status(
     }
     let Some(expires_at) = file.expires_at.as_deref().and_then(parse_expiry) else {
         diagnostics.push(Diagnostic::new(
-            &path,
+            path,
             None,
             "token file has no readable expiresAt",
         ));
@@ -113,6 +123,25 @@ pub fn read_status(
             && file.client_secret.is_some()
             && registration_ok,
     }
+}
+
+/// A token file rewritten with a renewed token, the way botocore rewrites it: every other field
+/// kept as it was, `expiresAt` in the CLI's format, the refresh token replaced only when a new one
+/// came back. `None` if `original` is not a JSON object.
+pub fn renewed(
+    original: &[u8],
+    access_token: &str,
+    expires_at: OffsetDateTime,
+    refresh_token: Option<&str>,
+) -> Option<Vec<u8>> {
+    let mut file: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(original).ok()?;
+    file.insert("accessToken".into(), access_token.into());
+    file.insert("expiresAt".into(), format_time(expires_at).into());
+    if let Some(rt) = refresh_token {
+        file.insert("refreshToken".into(), rt.into());
+    }
+    serde_json::to_vec(&file).ok()
 }
 
 /// Classifies an expiry time.

@@ -82,6 +82,18 @@ pub fn discover(paths: &Paths, settings: &Settings) -> Discovery {
     run.found
 }
 
+/// The servers in the text of one user-scope client file, as if read from `path` (for fuzzing and
+/// property tests: no file system involved).
+pub fn servers_in_text(client: &'static str, format: Format, path: &Path, text: &str) -> Discovery {
+    let mut run = Run {
+        found: Discovery::default(),
+        seen: HashSet::new(),
+        claude_projects: Vec::new(),
+    };
+    run.text(client, path, text, format, Scope::User, None);
+    run.found
+}
+
 /// The project files that may exist: one directory listing per root instead of an open attempt
 /// per client file, since `~/.claude.json` can list thousands of projects. Listing is spread
 /// over the available cores; the order of the result follows `roots`.
@@ -183,13 +195,24 @@ impl Run {
         if !self.seen.insert(path.to_path_buf()) {
             return;
         }
-        let text = match read::text(path) {
-            Ok(Some(t)) => t,
-            Ok(None) => return,
-            Err(d) => return self.found.diagnostics.push(d),
-        };
+        match read::text(path) {
+            Ok(Some(text)) => self.text(client, path, &text, format, scope, project),
+            Ok(None) => {}
+            Err(d) => self.found.diagnostics.push(d),
+        }
+    }
+
+    fn text(
+        &mut self,
+        client: &'static str,
+        path: &Path,
+        text: &str,
+        format: Format,
+        scope: Scope,
+        project: Option<&Path>,
+    ) {
         let doc = match format {
-            Format::CodexToml => read::toml(path, &text).map(|t| {
+            Format::CodexToml => read::toml(path, text).map(|t| {
                 let servers = t.get("mcp_servers").cloned();
                 let mut obj = serde_json::Map::new();
                 if let Some(s) = servers.and_then(|s| serde_json::to_value(s).ok()) {
@@ -197,7 +220,7 @@ impl Run {
                 }
                 Value::Object(obj)
             }),
-            _ => read::jsonc(path, &text),
+            _ => read::jsonc(path, text),
         };
         let doc = match doc {
             Ok(d) => d,
