@@ -13,7 +13,9 @@ fuzz_target!(|text: &str| {
     let config = AwsConfig::parse(path, text, &mut diagnostics);
     for d in &diagnostics {
         assert_eq!(d.path, path);
-        assert!(d.line.is_some_and(|l| l >= 1 && l <= text.split('\n').count()));
+        assert!(d
+            .line
+            .is_some_and(|l| l >= 1 && l <= text.split('\n').count()));
     }
     let names: Vec<String> = config.profile_names().map(str::to_owned).collect();
     for name in &names {

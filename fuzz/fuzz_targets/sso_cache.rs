@@ -15,7 +15,10 @@ fuzz_target!(|text: &str| {
     let threshold = Duration::from_secs(900);
     let mut diagnostics = Vec::new();
     let status = status_of(path, text, now, threshold, &mut diagnostics);
-    assert_eq!(status.state == TokenState::Missing, status.expires_at.is_none());
+    assert_eq!(
+        status.state == TokenState::Missing,
+        status.expires_at.is_none()
+    );
 
     // Any string that parses must format and parse back to the same second.
     if let Some(t) = parse_expiry(text) {

@@ -226,6 +226,19 @@ mod tests {
     }
 
     #[test]
+    fn a_renewal_keeps_foreign_fields_exactly() {
+        // Found by the property test: without exact float parsing, this number came back changed.
+        let original = br#"{"accessToken":"a","expiresAt":"2026-11-22T09:00:00Z","x":[135605742714.59111],"n":null}"#;
+        let at = datetime!(2026-11-22 17:00:00 UTC);
+        let body = renewed(original, "b", at, None).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["x"].to_string(), "[135605742714.59111]");
+        assert_eq!(v["n"], serde_json::Value::Null);
+        assert_eq!(v["expiresAt"], "2026-11-22T17:00:00Z");
+        assert_eq!(renewed(b"[1]", "b", at, None), None);
+    }
+
+    #[test]
     fn states_follow_the_threshold() {
         let now = datetime!(2026-11-22 09:00:00 UTC);
         let fifteen = Duration::from_secs(900);
