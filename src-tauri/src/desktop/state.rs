@@ -57,7 +57,7 @@ impl AppState {
         read(&self.ctx)
     }
 
-    /// Reads the settings file again (after the window saved it).
+    /// Reads the settings file again (after the window saved it, and before each rebuild).
     pub fn reload_settings(&self) {
         let next = Arc::new(self.ctx().reloaded());
         write(&self.ctx, next);

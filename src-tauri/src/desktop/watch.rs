@@ -156,6 +156,8 @@ async fn sleep_opt(d: Option<Duration>) {
 /// Reads the files, then updates the tray, the window and the notifications.
 async fn rebuild(app: &AppHandle) -> Option<(Arc<Context>, Arc<Inventory>)> {
     let state = app.state::<AppState>();
+    // The settings file is one of the watched files: a hand edit takes effect like a saved form.
+    state.reload_settings();
     let ctx = state.ctx();
     let inv = {
         let ctx = ctx.clone();

@@ -516,14 +516,21 @@ class TrayHost:
                       [node.id, "clicked", Variant("i", 0), int(time.time()) & 0xFFFFFFFF])
 
     def click_label(self, *path: str) -> None:
-        """Click the entry at `path` (submenu label, ..., item label) in a fresh layout."""
-        node = self.layout()
-        for label in path:
-            nxt = node.find(label) if node is not None else None
-            assert nxt is not None, f"no menu entry {label!r} (path {path}); menu:\n{self.layout().dump()}"
-            node = nxt
-        assert node.enabled, f"menu entry {path} is disabled"
-        self.click(node)
+        """Click the entry at `path` (submenu label, ..., item label) in a fresh layout. The app may
+        rebuild its menu between our read and our click (item ids change): then read and click again."""
+        for attempt in range(5):
+            node = self.layout()
+            for label in path:
+                nxt = node.find(label) if node is not None else None
+                assert nxt is not None, f"no menu entry {label!r} (path {path}); menu:\n{self.layout().dump()}"
+                node = nxt
+            assert node.enabled, f"menu entry {path} is disabled"
+            try:
+                return self.click(node)
+            except RuntimeError as e:
+                if "does not refer to a menu item" not in str(e) or attempt == 4:
+                    raise
+                time.sleep(0.2)
 
     def icon_png(self) -> tuple[str, bytes]:
         """(IconName, PNG bytes). IconName is a file the tray library wrote; retry if replaced meanwhile."""
@@ -1061,8 +1068,9 @@ return {
 class Driver:
     """tauri-driver (+ WebKitWebDriver) started with the lab's clean environment."""
 
-    def __init__(self, lab: DesktopLab) -> None:
+    def __init__(self, lab: DesktopLab, **env_extra: str) -> None:
         self.lab = lab
+        self.env_extra = env_extra  # reaches the app: WebKitWebDriver starts it with this env
         self.log = lab.root / "tauri-driver.log"
         self.proc: subprocess.Popen | None = None
         self.sessions: list[WebDriver] = []
@@ -1074,7 +1082,7 @@ class Driver:
         wait_until(lambda: not _port_open(WEBDRIVER_PORT), 15, f"port {WEBDRIVER_PORT} to be free")
         self.proc = subprocess.Popen(
             [tauri_driver, "--port", str(WEBDRIVER_PORT), "--native-driver", WEBKIT_DRIVER],
-            env=self.lab.app_env(), cwd=str(self.lab.home), stdin=subprocess.DEVNULL,
+            env=self.lab.app_env(**self.env_extra), cwd=str(self.lab.home), stdin=subprocess.DEVNULL,
             stdout=open(self.log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
         base = f"http://127.0.0.1:{WEBDRIVER_PORT}"
 
@@ -1117,8 +1125,10 @@ def _port_open(port: int) -> bool:
 
 
 @pytest.fixture
-def driver(lab, bus):
-    d = Driver(lab)
+def driver(lab, bus, request):
+    # A test marked `@pytest.mark.app_env(RUST_LOG="trace")` starts the app with that env.
+    marker = request.node.get_closest_marker("app_env")
+    d = Driver(lab, **(marker.kwargs if marker else {}))
     d.start()
     try:
         yield d
@@ -1133,3 +1143,7 @@ def artifacts_dir() -> Path:
     d = Path(os.environ["ARTIFACTS_DIR"]) if os.environ.get("ARTIFACTS_DIR") else REPO / "docs"
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "app_env(**env): extra environment for the app the driver starts")

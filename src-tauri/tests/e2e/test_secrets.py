@@ -139,3 +139,46 @@ def test_mcp_replies_leak_no_secret(lab, mock):
     assert mock.logins >= 2
     assert outputs["server stderr"], "no log output at RUST_LOG=trace"
     assert_no_leak(lab, planted, outputs)
+
+
+def test_silent_refresh_paths_leak_no_secret(lab, mock):
+    """The refresh-token grant moves the most secrets of all (refresh token and client secret out,
+    new tokens in): every path of it, at trace level, over the CLI and MCP."""
+    from test_silent_refresh import plant_session
+
+    planted = plant_secrets(lab)
+    lab.write_settings(loginTimeoutSeconds=60, keepAlive=True)
+    sent = plant_session(lab, minutes_left=5)
+    planted += [sent["accessToken"], sent["refreshToken"], sent["clientSecret"]]
+    env = lab.env(**TRACE)
+    outputs: dict[str, str] = {}
+    for name, args in [("silent-only", ("refresh", "--profile", "dev", "--silent-only", "--json")),
+                       ("silent first", ("refresh", "--profile", "team.dev", "--json")),
+                       ("status", ("status", "--json"))]:
+        res = lab.run(*args, env=env)
+        assert res.returncode == 0, (name, res.stdout, res.stderr[-2000:])
+        outputs[f"{name} stdout"], outputs[f"{name} stderr"] = res.stdout, res.stderr
+    log_path = lab.root / "mcp-silent.log"
+
+    async def scenario():
+        async with mcp_session(lab, log_path, **TRACE) as s:
+            ok = await s.call_tool("refresh_aws_sso_token", {"profile": "ops"})
+            assert structured(ok)["success"] is True, ok
+            outputs["mcp refresh"] = ok.model_dump_json()
+            mock.configure(allow_refresh_grant=False)
+            lab.write_settings(loginTimeoutSeconds=60)
+            refused = await s.call_tool("refresh_aws_sso_token", {"profile": "dev"})
+            outputs["mcp refused"] = refused.model_dump_json()
+    run_async(scenario())
+    res = lab.run("refresh", "--profile", "dev", "--silent-only", env=env)
+    assert res.returncode == 1, res.stderr[-2000:]
+    outputs["refused stdout"], outputs["refused stderr"] = res.stdout, res.stderr
+    outputs["mcp stderr"] = log_path.read_text()
+
+    grants = mock.grants()
+    assert [g["outcome"] for g in grants].count("ok") >= 3, grants
+    assert "refused" in [g["outcome"] for g in grants], grants
+    assert "TRACE" in outputs["silent-only stderr"], "trace logging was not on"
+    leaks = [(name, secret) for name, text in outputs.items()
+             for secret in planted + mock.secrets() if secret in text]
+    assert not leaks, "secrets leaked:\n" + "\n".join(f"  {n}: {s}" for n, s in leaks)
