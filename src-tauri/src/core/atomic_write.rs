@@ -20,8 +20,11 @@ pub fn write_atomically(
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
+        // A leftover of ours (same pid, earlier crash) is replaced; `create_new` then refuses
+        // anything planted in between, a symlink included, so the body goes nowhere else.
+        let _ = fs::remove_file(&tmp);
         let mut options = fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut f = options.open(&tmp)?;
@@ -63,5 +66,21 @@ mod tests {
                 0o600
             );
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_at_the_temporary_name_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"untouched").unwrap();
+        let p = dir.path().join("t.json");
+        let tmp = dir
+            .path()
+            .join(format!(".t.json.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &tmp).unwrap();
+        write_atomically(&p, b"secret", || Ok(())).unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"untouched");
+        assert_eq!(fs::read(&p).unwrap(), b"secret");
     }
 }

@@ -271,15 +271,21 @@ struct FileLock(fs::File);
 
 impl FileLock {
     async fn acquire(path: &Path) -> Result<FileLock> {
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let mut dirs = fs::DirBuilder::new();
+        dirs.recursive(true);
+        let mut options = fs::OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        // Private to the user, and never through a symlink someone else placed.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+            dirs.mode(0o700);
+            options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
         }
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(|e| Error::io(path, e))?;
+        if let Some(dir) = path.parent() {
+            dirs.create(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let file = options.open(path).map_err(|e| Error::io(path, e))?;
         // Polling keeps the wait cancellable (a blocking lock would pin a thread past shutdown).
         loop {
             match file.try_lock() {
@@ -645,6 +651,21 @@ mod tests {
             err.to_string().contains("outside the trusted folders"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn world_writable_cli_or_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = fake_cli(dir.path(), "echo aws-cli/2.9.19");
+        let bin = paths.trusted_cli_dirs[0].clone();
+        let aws = bin.join("aws");
+        assert!(check_cli_file(&aws, std::slice::from_ref(&bin)).is_ok());
+        for (path, mode) in [(&aws, 0o757), (&bin, 0o777)] {
+            fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+            let err = check_cli_file(&aws, std::slice::from_ref(&bin)).unwrap_err();
+            assert!(err.to_string().contains("changed by any user"), "{err}");
+            fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+        }
     }
 
     #[test]

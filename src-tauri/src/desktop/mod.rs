@@ -128,9 +128,10 @@ pub fn start_refresh(app: &AppHandle, key: String) {
             let (app, key, label) = (app.clone(), key.clone(), sanitize_label(session.label()));
             Arc::new(move |prompt| {
                 let state = app.state::<AppState>();
+                // The link and code go to the window only: notification servers keep a history.
                 let note = Note {
                     summary: format!("Sign in to AWS SSO session {label}"),
-                    body: format!("Open {} and enter the code {}.", prompt.url, prompt.code),
+                    body: "The sign-in link and code are in the aws-sso-tray window.".into(),
                     refresh: None,
                 };
                 state.set_prompt(&key, prompt);
