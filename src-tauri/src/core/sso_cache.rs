@@ -48,16 +48,18 @@ pub fn token_path(cache_dir: &Path, key: &str) -> PathBuf {
     cache_dir.join(format!("{}.json", sha1_smol::Sha1::from(key).digest()))
 }
 
-// Secrets are deserialised as `IgnoredAny`: only their presence is kept.
+// Secrets are deserialised as `IgnoredAny`: only their presence is kept. Times are taken as any
+// JSON value so that one field of an odd type (another tool's writing) reads as "no such time"
+// instead of making the whole token unreadable.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct TokenFile {
     access_token: Option<IgnoredAny>,
-    expires_at: Option<String>,
+    expires_at: Option<serde_json::Value>,
     refresh_token: Option<IgnoredAny>,
     client_id: Option<IgnoredAny>,
     client_secret: Option<IgnoredAny>,
-    registration_expires_at: Option<String>,
+    registration_expires_at: Option<serde_json::Value>,
 }
 
 /// Reads the token status for `key`. A file without `accessToken` (a client registration, another
@@ -102,7 +104,12 @@ pub fn status_of(
     if file.access_token.is_none() {
         return TokenStatus::MISSING;
     }
-    let Some(expires_at) = file.expires_at.as_deref().and_then(parse_expiry) else {
+    let Some(expires_at) = file
+        .expires_at
+        .as_ref()
+        .and_then(serde_json::Value::as_str)
+        .and_then(parse_expiry)
+    else {
         diagnostics.push(Diagnostic::new(
             path,
             None,
@@ -112,7 +119,8 @@ pub fn status_of(
     };
     let registration_ok = file
         .registration_expires_at
-        .as_deref()
+        .as_ref()
+        .and_then(serde_json::Value::as_str)
         .and_then(parse_expiry)
         .is_some_and(|t| t > now);
     TokenStatus {
@@ -236,6 +244,24 @@ mod tests {
         assert_eq!(v["n"], serde_json::Value::Null);
         assert_eq!(v["expiresAt"], "2026-11-22T17:00:00Z");
         assert_eq!(renewed(b"[1]", "b", at, None), None);
+    }
+
+    #[test]
+    fn a_time_of_the_wrong_type_does_not_hide_the_token() {
+        // Found by the sso_cache fuzz target: a numeric registrationExpiresAt made the whole file
+        // unreadable, so a valid token showed as missing.
+        let now = datetime!(2026-11-22 09:00:00 UTC);
+        let mut diags = Vec::new();
+        let text = r#"{"accessToken":"a","expiresAt":"2026-11-22T17:00:00Z","registrationExpiresAt":-440,
+                       "refreshToken":"r","clientId":"c","clientSecret":"s"}"#;
+        let s = status_of(Path::new("t.json"), text, now, Duration::from_secs(900), &mut diags);
+        assert_eq!(s.state, TokenState::Valid);
+        assert!(!s.refreshable, "no readable registration expiry, so no silent refresh");
+        assert!(diags.is_empty());
+        let text = r#"{"accessToken":"a","expiresAt":1795338000}"#;
+        let s = status_of(Path::new("t.json"), text, now, Duration::from_secs(900), &mut diags);
+        assert_eq!(s, TokenStatus::MISSING);
+        assert_eq!(diags[0].message, "token file has no readable expiresAt");
     }
 
     #[test]

@@ -43,8 +43,10 @@ pub struct Notifier {
 impl Notifier {
     pub fn new(paths: &Paths) -> Self {
         let path = paths.state_dir.join("notified.json");
-        let shown = std::fs::read(&path)
+        // Through the core's reader: bounded, and a FIFO there cannot block the start.
+        let shown = crate::core::read::bytes(&path)
             .ok()
+            .flatten()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
         Notifier {
