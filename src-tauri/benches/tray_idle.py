@@ -11,6 +11,7 @@ desktop: a private X server, a private session bus on which it owns the StatusNo
 tray registers, as under a real panel), and a small home with three SSO sessions and MCP servers.
 """
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -49,6 +50,34 @@ def make_home(root: Path) -> Path:
     (home / ".aws/config").write_text("\n".join(config))
     (home / ".claude.json").write_text(json.dumps({"mcpServers": servers}))
     return home
+
+
+@contextlib.contextmanager
+def private_desktop(root: Path, home: Path, rust_log: str = "warn"):
+    """A private X server and session bus with a tray host on it, as a panel would be.
+    Yields (env for the app, display, bus, host)."""
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    dbus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    loop = None
+    try:
+        display = ":" + xvfb.stdout.readline().decode().strip()
+        address = dbus.stdout.readline().decode().strip()
+        loop = desk.BusLoop()
+        bus = desk.Bus(loop, address)
+        env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "DISPLAY": display, "DBUS_SESSION_BUS_ADDRESS": address,
+               "XDG_CONFIG_HOME": str(home / ".config"), "XDG_STATE_HOME": str(home / ".local/state"),
+               "XDG_RUNTIME_DIR": str(root), "TZ": "UTC", "RUST_LOG": rust_log}
+        try:
+            yield env, display, bus, desk.TrayHost(bus)
+        finally:
+            bus.close()
+    finally:
+        if loop is not None:
+            loop.close()
+        dbus.kill()
+        xvfb.kill()
 
 
 def descendants(pid: int) -> list[int]:
@@ -136,21 +165,8 @@ def main() -> int:
     ap.add_argument("--idle-seconds", type=float, default=60, help="CPU measurement window (the target is for 600)")
     args = ap.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="tray-bench-") as tmp:
-        root = Path(tmp)
-        xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        display = ":" + xvfb.stdout.readline().decode().strip()
-        dbus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        address = dbus.stdout.readline().decode().strip()
-        loop = desk.BusLoop()
-        bus = desk.Bus(loop, address)
-        host = desk.TrayHost(bus)
-        home = make_home(root)
-        env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "DISPLAY": display, "DBUS_SESSION_BUS_ADDRESS": address,
-               "XDG_CONFIG_HOME": str(home / ".config"), "XDG_STATE_HOME": str(home / ".local/state"),
-               "XDG_RUNTIME_DIR": str(root), "TZ": "UTC", "RUST_LOG": "warn"}
+    with tempfile.TemporaryDirectory(prefix="tray-bench-") as tmp, \
+            private_desktop(Path(tmp), make_home(Path(tmp))) as (env, display, bus, host):
         procs = []
         try:
             # Startup: one unmeasured launch to warm the page cache, then the median of three.
@@ -201,10 +217,6 @@ def main() -> int:
                 p.kill()
             for p in procs:
                 p.wait()
-            bus.close()
-            loop.close()
-            dbus.kill()
-            xvfb.kill()
 
     def line(name, value, unit, target, ok):
         print(f"  {name:<34} {value:>9.1f} {unit:<4} target {target:<10} {'PASS' if ok else 'MISS'}")

@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "desktop"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import conftest as desk  # noqa: E402  (the desktop tests' D-Bus helpers: Bus, TrayHost)
-from tray_idle import cpu_seconds, make_home, status_kib  # noqa: E402
+from tray_idle import cpu_seconds, make_home, private_desktop, status_kib  # noqa: E402
 
 SESSIONS = ["alpha", "bravo", "charlie"]
 
@@ -104,22 +104,11 @@ def main() -> int:
     ap.add_argument("--burst", type=int, default=1000, help="file events in the burst")
     args = ap.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="tray-soak-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="tray-soak-") as tmp, \
+            private_desktop(Path(tmp), make_home(Path(tmp)), "warn,aws_sso_tray=debug") as (env, _, _, host):
         root = Path(tmp)
-        xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        display = ":" + xvfb.stdout.readline().decode().strip()
-        dbus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        address = dbus.stdout.readline().decode().strip()
-        loop = desk.BusLoop()
-        bus = desk.Bus(loop, address)
-        host = desk.TrayHost(bus)
-        home = make_home(root)
+        home = Path(env["HOME"])
         log = root / "app.log"
-        env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "DISPLAY": display, "DBUS_SESSION_BUS_ADDRESS": address,
-               "XDG_CONFIG_HOME": str(home / ".config"), "XDG_STATE_HOME": str(home / ".local/state"),
-               "XDG_RUNTIME_DIR": str(root), "TZ": "UTC", "RUST_LOG": "warn,aws_sso_tray=debug"}
         app = subprocess.Popen([args.binary], env=env, stderr=open(log, "w"), stdout=subprocess.DEVNULL)
         churn = Churn(home)
         try:
@@ -167,10 +156,6 @@ def main() -> int:
         finally:
             app.kill()
             app.wait()
-            bus.close()
-            loop.close()
-            dbus.kill()
-            xvfb.kill()
         text = log.read_text(errors="replace")
         panicked = "panicked" in text
 
