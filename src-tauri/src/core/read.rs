@@ -3,7 +3,6 @@
 
 use std::fs;
 use std::io::{self, Read};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -40,10 +39,11 @@ impl Diagnostic {
 pub fn bytes(path: &Path) -> Result<Option<Vec<u8>>, Diagnostic> {
     // Non-blocking, so a FIFO planted where a config file belongs cannot stall the open; the type
     // check below then turns it away.
-    let opened = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path);
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let opened = options.open(path);
     let file = match opened {
         Ok(f) => f,
         Err(e)
@@ -51,6 +51,7 @@ pub fn bytes(path: &Path) -> Result<Option<Vec<u8>>, Diagnostic> {
         {
             return Ok(None)
         }
+        #[cfg(unix)]
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
             return Err(Diagnostic::new(path, None, "symbolic link loop, skipped"))
         }
@@ -175,6 +176,7 @@ mod tests {
         assert!(text(dir.path()).is_err());
     }
 
+    #[cfg(unix)]
     #[test]
     fn a_fifo_is_refused_without_blocking() {
         let dir = tempfile::tempdir().unwrap();
@@ -186,6 +188,7 @@ mod tests {
         assert!(d.message.contains("not a regular file"), "{}", d.message);
     }
 
+    #[cfg(unix)]
     #[test]
     fn a_symlink_loop_is_a_diagnostic() {
         let dir = tempfile::tempdir().unwrap();

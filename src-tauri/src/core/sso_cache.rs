@@ -254,12 +254,27 @@ mod tests {
         let mut diags = Vec::new();
         let text = r#"{"accessToken":"a","expiresAt":"2026-11-22T17:00:00Z","registrationExpiresAt":-440,
                        "refreshToken":"r","clientId":"c","clientSecret":"s"}"#;
-        let s = status_of(Path::new("t.json"), text, now, Duration::from_secs(900), &mut diags);
+        let s = status_of(
+            Path::new("t.json"),
+            text,
+            now,
+            Duration::from_secs(900),
+            &mut diags,
+        );
         assert_eq!(s.state, TokenState::Valid);
-        assert!(!s.refreshable, "no readable registration expiry, so no silent refresh");
+        assert!(
+            !s.refreshable,
+            "no readable registration expiry, so no silent refresh"
+        );
         assert!(diags.is_empty());
         let text = r#"{"accessToken":"a","expiresAt":1795338000}"#;
-        let s = status_of(Path::new("t.json"), text, now, Duration::from_secs(900), &mut diags);
+        let s = status_of(
+            Path::new("t.json"),
+            text,
+            now,
+            Duration::from_secs(900),
+            &mut diags,
+        );
         assert_eq!(s, TokenStatus::MISSING);
         assert_eq!(diags[0].message, "token file has no readable expiresAt");
     }
