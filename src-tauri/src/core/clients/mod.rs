@@ -63,11 +63,7 @@ pub fn user_files(paths: &Paths) -> Vec<PathBuf> {
 
 /// Reads every known client file: user scope first, then each project root.
 pub fn discover(paths: &Paths, settings: &Settings) -> Discovery {
-    let mut run = Run {
-        found: Discovery::default(),
-        seen: HashSet::new(),
-        claude_projects: Vec::new(),
-    };
+    let mut run = Run::default();
     let user_paths = user_files(paths);
     let user_entries = CLIENTS
         .iter()
@@ -85,11 +81,7 @@ pub fn discover(paths: &Paths, settings: &Settings) -> Discovery {
 /// The servers in the text of one user-scope client file, as if read from `path` (for fuzzing and
 /// property tests: no file system involved).
 pub fn servers_in_text(client: &'static str, format: Format, path: &Path, text: &str) -> Discovery {
-    let mut run = Run {
-        found: Discovery::default(),
-        seen: HashSet::new(),
-        claude_projects: Vec::new(),
-    };
+    let mut run = Run::default();
     run.text(client, path, text, format, Scope::User, None);
     run.found
 }
@@ -176,6 +168,7 @@ fn project_roots(paths: &Paths, settings: &Settings, claude: Vec<PathBuf>) -> Ve
     roots
 }
 
+#[derive(Default)]
 struct Run {
     found: Discovery,
     /// Files already read: the same file can be reached as a user file and from a project root.
