@@ -136,6 +136,60 @@ pub async fn refresh(mut ctx: Context, args: RefreshArgs) -> anyhow::Result<bool
     Ok(reply.success)
 }
 
+/// Waits for SIGTERM, SIGINT (Ctrl-C) or SIGHUP (Ctrl-C / Ctrl-Break on Windows) and returns its
+/// number, so the process can end its sign-ins and exit with 128 + that number.
+pub async fn shutdown_signal() -> i32 {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let kinds = [
+            (SignalKind::terminate(), libc::SIGTERM),
+            (SignalKind::interrupt(), libc::SIGINT),
+            (SignalKind::hangup(), libc::SIGHUP),
+        ];
+        let mut streams = Vec::new();
+        for (kind, number) in kinds {
+            match signal(kind) {
+                Ok(s) => streams.push((s, number)),
+                Err(e) => tracing::warn!("cannot watch signal {number}: {e}"),
+            }
+        }
+        if streams.is_empty() {
+            return std::future::pending().await;
+        }
+        let waits = streams.iter_mut().map(|(s, n)| {
+            let n = *n;
+            Box::pin(async move {
+                s.recv().await;
+                n
+            })
+        });
+        futures_select_all(waits).await
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        2
+    }
+}
+
+/// The first of several futures to finish.
+#[cfg(unix)]
+async fn futures_select_all<F: std::future::Future<Output = i32> + Unpin>(
+    futures: impl Iterator<Item = F>,
+) -> i32 {
+    let mut futures: Vec<F> = futures.collect();
+    std::future::poll_fn(move |cx| {
+        for f in &mut futures {
+            if let std::task::Poll::Ready(n) = std::pin::Pin::new(f).poll(cx) {
+                return std::task::Poll::Ready(n);
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
 fn write_table(out: &mut impl Write, inv: &Inventory, now: OffsetDateTime) -> std::io::Result<()> {
     let header = [
         "SERVER",

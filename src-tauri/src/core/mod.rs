@@ -15,6 +15,7 @@ pub mod keep_alive;
 pub mod label;
 pub mod login;
 pub mod paths;
+pub mod permissions;
 pub mod read;
 pub mod refresh;
 pub mod settings;
@@ -28,6 +29,24 @@ pub use read::Diagnostic;
 pub use settings::Settings;
 
 use login::LoginRunner;
+
+/// Log targets of the AWS SDK and the HTTP stack under it that log request and response bodies
+/// (tokens, client secrets) at debug and trace. Fronts cap them at `warn`.
+pub const SECRET_BEARING_LOG_TARGETS: &[&str] = &[
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http",
+    "aws_smithy_http_client",
+    "aws_smithy_types",
+    "aws_smithy_json",
+    "aws_sdk_ssooidc",
+    "aws_runtime",
+    "aws_config",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "rustls",
+];
 
 /// What every front holds: where things are, the user's settings, and the one login runner.
 pub struct Context {

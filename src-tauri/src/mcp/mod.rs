@@ -41,7 +41,7 @@ pub async fn serve(ctx: Arc<Context>) -> anyhow::Result<()> {
         quit = &mut waiting => { quit?; }
         () = eof.notified() => {
             tracing::debug!("stdin closed");
-            ctx.logins.kill_all();
+            ctx.logins.shutdown();
             // Let replies that are ready still go out, but never linger.
             let _ = tokio::time::timeout(Duration::from_millis(700), &mut waiting).await;
         }
@@ -49,7 +49,7 @@ pub async fn serve(ctx: Arc<Context>) -> anyhow::Result<()> {
     if let Some(task) = keep_alive {
         task.abort();
     }
-    ctx.logins.kill_all();
+    ctx.logins.shutdown();
     Ok(())
 }
 
