@@ -165,12 +165,21 @@ const SHOWN_NAME_CHARS: usize = 80;
 /// A name from the caller or from a file, quoted with control characters escaped and cut to a
 /// readable length.
 pub fn shown(name: &str) -> String {
-    let mut cut: String = name.chars().take(SHOWN_NAME_CHARS).collect();
-    let more = cut.len() < name.len();
-    if more {
-        cut.push('…');
+    format!("\"{}\"", cut(name))
+}
+
+/// `name` cut to a readable length, control characters escaped, without quotes.
+fn cut(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .take(SHOWN_NAME_CHARS)
+        .collect::<String>()
+        .escape_debug()
+        .collect();
+    if name.chars().nth(SHOWN_NAME_CHARS).is_some() {
+        out.push('…');
     }
-    format!("{cut:?}")
+    out
 }
 
 fn known_list(known: &[String]) -> String {
@@ -178,7 +187,7 @@ fn known_list(known: &[String]) -> String {
     if known.is_empty() {
         return "none (no MCP client config with servers was found)".to_owned();
     }
-    let mut list: Vec<String> = known.iter().take(MAX).map(|n| shown(n)).collect();
+    let mut list: Vec<String> = known.iter().take(MAX).map(|n| cut(n)).collect();
     if known.len() > MAX {
         list.push(format!("and {} more", known.len() - MAX));
     }
@@ -207,5 +216,29 @@ impl Error {
             path: path.into(),
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_name_is_cut_and_escaped() {
+        // Issue 12 #7: a 1 MiB server name was echoed whole into the reply and the log.
+        let name = format!("a\u{1b}[2J{}", "x".repeat(1 << 20));
+        let e = Error::ServerNotFound {
+            name: name.clone(),
+            known: vec![name; 200],
+        };
+        let text = e.to_string();
+        assert!(text.len() < 6000, "{} bytes", text.len());
+        assert!(
+            text.starts_with("no MCP server named \"a\\u{1b}[2Jxxx"),
+            "{}",
+            &text[..60]
+        );
+        assert!(text.contains("…") && text.contains("and 150 more"));
+        assert!(!text.contains('\u{1b}'));
     }
 }

@@ -263,10 +263,16 @@ impl Inventory {
         self.profiles
             .iter()
             .filter_map(|p| p.token?.expires_at)
-            .flat_map(|t| [t - threshold, t])
+            .flat_map(|t| [t.checked_sub(sub_duration(threshold)), Some(t)])
+            .flatten()
             .filter(|t| *t > now)
             .min()
     }
+}
+
+/// A std duration as a time duration, saturating (a huge setting must not overflow).
+fn sub_duration(d: std::time::Duration) -> time::Duration {
+    time::Duration::try_from(d).unwrap_or(time::Duration::MAX)
 }
 
 impl From<McpServer> for Server {

@@ -4,7 +4,9 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::core::aws_config::{self, AwsConfig, ProfileKind};
+use std::sync::Arc;
+
+use crate::core::aws_config::{self, AwsConfig, ProfileInfo, ProfileKind};
 use crate::core::clients;
 use crate::core::error::{Error, Result};
 use crate::core::inventory::Server;
@@ -60,7 +62,7 @@ pub struct RefreshReply {
 /// Refreshes the SSO session behind `profile`, or behind the profile of MCP server `server`.
 /// `profile` wins when both are given. `Err` only for a request that names nothing.
 pub async fn refresh(
-    ctx: &Context,
+    ctx: &Arc<Context>,
     profile: Option<&str>,
     server: Option<&str>,
     options: RefreshOptions,
@@ -69,19 +71,27 @@ pub async fn refresh(
     let server = server.map(str::trim).filter(|s| !s.is_empty());
     let (name, origin) = match (profile, server) {
         (Some(p), _) => (p.to_owned(), ProfileOrigin::Parameter),
-        (None, Some(s)) => match profile_of_server(ctx, s) {
-            Ok(p) => (p, ProfileOrigin::McpConfig),
-            Err(e) => return Ok(failure(None, None, &e)),
-        },
+        (None, Some(s)) => {
+            let s = s.to_owned();
+            match blocking(ctx, move |ctx| profile_of_server(&ctx, &s)).await {
+                Ok(p) => (p, ProfileOrigin::McpConfig),
+                Err(e) => return Ok(failure(None, None, &e)),
+            }
+        }
         (None, None) => return Err(Error::NothingNamed),
     };
     let mut reply = match refresh_profile(ctx, &name, options).await {
         Ok(r) => r,
         Err(e) => {
             let mut reply = failure(Some(&name), Some(origin), &e);
-            reply.sso_session = AwsConfig::load(&ctx.paths.aws_config, &mut Vec::new())
-                .profile(&name)
-                .sso_session;
+            let n = name.clone();
+            reply.sso_session = blocking(ctx, move |ctx| {
+                Ok(AwsConfig::load(&ctx.paths.aws_config, &mut Vec::new())
+                    .profile(&n)
+                    .sso_session)
+            })
+            .await
+            .unwrap_or_default();
             reply
         }
     };
@@ -89,11 +99,26 @@ pub async fn refresh(
     Ok(reply)
 }
 
-async fn refresh_profile(
-    ctx: &Context,
-    name: &str,
-    options: RefreshOptions,
-) -> Result<RefreshReply> {
+/// Runs file work (discovery, config and cache reads, writes) off the async runtime, which may
+/// be the MCP server's single thread.
+async fn blocking<T: Send + 'static>(
+    ctx: &Arc<Context>,
+    work: impl FnOnce(Arc<Context>) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let ctx = ctx.clone();
+    tokio::task::spawn_blocking(move || work(ctx))
+        .await
+        .map_err(|e| Error::io("(background task)", std::io::Error::other(e.to_string())))?
+}
+
+/// What a refresh of one profile will do, read from the AWS config.
+struct Plan {
+    info: ProfileInfo,
+    target: LoginTarget,
+    key: String,
+}
+
+fn plan(ctx: &Context, name: &str) -> Result<Plan> {
     aws_config::validate_name(name)?;
     let config = AwsConfig::load(&ctx.paths.aws_config, &mut Vec::new());
     let info = config.profile(name);
@@ -124,9 +149,25 @@ async fn refresh_profile(
     match &target {
         LoginTarget::Profile(p) | LoginTarget::Session(p) => aws_config::validate_name(p)?,
     }
-    let key = info.cache_key().ok_or_else(|| Error::NotSso {
-        name: name.to_owned(),
-    })?;
+    let key = info
+        .cache_key()
+        .ok_or_else(|| Error::NotSso {
+            name: name.to_owned(),
+        })?
+        .to_owned();
+    Ok(Plan { info, target, key })
+}
+
+async fn refresh_profile(
+    ctx: &Arc<Context>,
+    name: &str,
+    options: RefreshOptions,
+) -> Result<RefreshReply> {
+    let Plan { info, target, key } = {
+        let name = name.to_owned();
+        blocking(ctx, move |ctx| plan(&ctx, &name)).await?
+    };
+    let key = key.as_str();
     let cache_dir = ctx.paths.sso_cache_dir();
     let token_file = sso_cache::token_path(&cache_dir, key);
     let threshold = ctx.settings.expiring_threshold();
@@ -177,7 +218,19 @@ async fn refresh_profile(
             (outcome, Method::Browser)
         }
     };
-    let status = current();
+    let status = {
+        let (cache_dir, key) = (cache_dir.clone(), key.to_owned());
+        blocking(ctx, move |_| {
+            Ok(sso_cache::read_status(
+                &cache_dir,
+                &key,
+                now(),
+                threshold,
+                &mut Vec::new(),
+            ))
+        })
+        .await?
+    };
     let expires_at = match status.expires_at {
         Some(t) if status.state < TokenState::Expired => t,
         _ => {

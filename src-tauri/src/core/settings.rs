@@ -21,9 +21,11 @@ pub struct Settings {
     pub expiring_threshold_minutes: u64,
     /// How long the user has to finish a browser sign-in before the login is stopped.
     pub login_timeout_seconds: u64,
-    /// Renew refreshable sessions before they expire; unset means the front's default
-    /// (on in the tray, off in the MCP server).
+    /// The tray renews refreshable sessions before they expire; unset means on.
     pub keep_alive: Option<bool>,
+    /// An MCP server renews them too (opt-in: every MCP client starts its own server). Kept
+    /// apart from `keepAlive`, which the tray's window writes.
+    pub mcp_keep_alive: bool,
     /// How many minutes before expiry keep-alive renews a session.
     pub keep_alive_minutes: u64,
     /// Notify when a session enters the expiring threshold.
@@ -47,6 +49,7 @@ impl Default for Settings {
             expiring_threshold_minutes: 15,
             login_timeout_seconds: 120,
             keep_alive: None,
+            mcp_keep_alive: false,
             keep_alive_minutes: 10,
             notify_before_expiry: true,
             notify_at_expiry: true,
@@ -58,7 +61,26 @@ impl Default for Settings {
     }
 }
 
+/// Accepted ranges; values outside are clamped on load and save, so no later arithmetic on them
+/// can overflow (issue 12 #9).
+const THRESHOLD_MINUTES: std::ops::RangeInclusive<u64> = 1..=7 * 24 * 60;
+const KEEP_ALIVE_MINUTES: std::ops::RangeInclusive<u64> = 1..=12 * 60;
+const LOGIN_TIMEOUT_SECONDS: std::ops::RangeInclusive<u64> = 1..=3600;
+
+fn clamp(v: u64, range: &std::ops::RangeInclusive<u64>) -> u64 {
+    v.clamp(*range.start(), *range.end())
+}
+
 impl Settings {
+    /// The same settings with every number in its accepted range.
+    pub fn clamped(mut self) -> Self {
+        self.expiring_threshold_minutes =
+            clamp(self.expiring_threshold_minutes, &THRESHOLD_MINUTES);
+        self.keep_alive_minutes = clamp(self.keep_alive_minutes, &KEEP_ALIVE_MINUTES);
+        self.login_timeout_seconds = clamp(self.login_timeout_seconds, &LOGIN_TIMEOUT_SECONDS);
+        self
+    }
+
     pub fn expiring_threshold(&self) -> Duration {
         Duration::from_secs(self.expiring_threshold_minutes.saturating_mul(60))
     }
@@ -87,7 +109,7 @@ impl Settings {
         match parsed {
             Ok(mut s) => {
                 s.project_roots.retain(|p| p.is_absolute());
-                (s, None)
+                (s.clamped(), None)
             }
             Err(diag) => (Settings::default(), Some(diag)),
         }
@@ -99,7 +121,7 @@ impl Settings {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
-        let mut body = serde_json::to_vec_pretty(self)
+        let mut body = serde_json::to_vec_pretty(&self.clone().clamped())
             .map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
         body.push(b'\n');
         write_atomically(&path, &body, || Ok(()))
@@ -154,5 +176,30 @@ mod tests {
         };
         s.save(&paths).unwrap();
         assert_eq!(Settings::load(&paths), (s, None));
+    }
+
+    #[test]
+    fn huge_numbers_are_clamped_on_load_and_save() {
+        // Issue 12 #9: these overflowed date arithmetic in the tray and keep-alive.
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::under(dir.path());
+        std::fs::create_dir_all(paths.settings_file().parent().unwrap()).unwrap();
+        std::fs::write(
+            paths.settings_file(),
+            r#"{"expiringThresholdMinutes": 18446744073709551615, "keepAliveMinutes": 0,
+                "loginTimeoutSeconds": 99999999999}"#,
+        )
+        .unwrap();
+        let (s, diag) = Settings::load(&paths);
+        assert_eq!(diag, None);
+        assert_eq!(s.expiring_threshold_minutes, 7 * 24 * 60);
+        assert_eq!(s.keep_alive_minutes, 1);
+        assert_eq!(s.login_timeout_seconds, 3600);
+        let raw = Settings {
+            keep_alive_minutes: u64::MAX,
+            ..Settings::default()
+        };
+        raw.save(&paths).unwrap();
+        assert_eq!(Settings::load(&paths).0.keep_alive_minutes, 12 * 60);
     }
 }

@@ -390,7 +390,7 @@ pub fn parse_expiry(raw: &str) -> Option<OffsetDateTime> {
 
 /// Formats a time the way the CLI writes it: `2026-11-22T09:47:44Z`.
 pub fn format_time(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
+    let t = t.checked_to_offset(time::UtcOffset::UTC).unwrap_or(t);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
         t.year(),

@@ -27,7 +27,7 @@ pub async fn serve(ctx: Arc<Context>) -> anyhow::Result<()> {
         .serve((stdin, tokio::io::stdout()))
         .await?;
     // Opt-in here: several clients may each run a server; they share renewals through the session lock.
-    let keep_alive = ctx.settings.keep_alive.unwrap_or(false).then(|| {
+    let keep_alive = ctx.settings.mcp_keep_alive.then(|| {
         let current = ctx.clone();
         tokio::spawn(keep_alive::run(move || Some(current.clone()), |event| match event {
             keep_alive::Event::Renewed { session, expires_at } => {

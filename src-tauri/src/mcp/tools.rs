@@ -4,10 +4,12 @@ use std::sync::Arc;
 
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
 use rmcp::model::{CallToolResult, Implementation, ServerCapabilities, ServerConfig};
-use rmcp::{tool, tool_handler, tool_router, ErrorData as McpError, ServerHandler};
+use rmcp::service::RequestContext;
+use rmcp::{tool, tool_handler, tool_router, ErrorData as McpError, RoleServer, ServerHandler};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::core::error::shown;
 use crate::core::{self, Context};
 
 /// Arguments of `refresh_aws_sso_token`.
@@ -66,15 +68,28 @@ impl AwsSsoServer {
     async fn refresh_aws_sso_token(
         &self,
         Parameters(RefreshArgs { profile, server }): Parameters<RefreshArgs>,
+        request: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
-        tracing::info!(profile = ?profile, server = ?server, "refresh_aws_sso_token");
-        let reply = core::refresh::refresh(
+        tracing::info!(
+            profile = profile.as_deref().map(shown),
+            server = server.as_deref().map(shown),
+            "refresh_aws_sso_token"
+        );
+        let refresh = core::refresh::refresh(
             &self.ctx,
             profile.as_deref(),
             server.as_deref(),
             Default::default(),
-        )
-        .await
+        );
+        // `notifications/cancelled` for this call: dropping the refresh ends its sign-in (the
+        // whole process group) and releases the session's locks.
+        let reply = tokio::select! {
+            reply = refresh => reply,
+            () = request.ct.cancelled() => {
+                tracing::info!("refresh cancelled by the client");
+                return Err(McpError::invalid_request("the request was cancelled", None));
+            }
+        }
         .map_err(|e| McpError::invalid_params(format!("{e}: pass `profile` or `server`"), None))?;
         if !reply.success {
             tracing::warn!(message = %reply.message, "refresh failed");

@@ -147,7 +147,7 @@ def test_silent_refresh_paths_leak_no_secret(lab, mock):
     from test_silent_refresh import plant_session
 
     planted = plant_secrets(lab)
-    lab.write_settings(loginTimeoutSeconds=60, keepAlive=True)
+    lab.write_settings(loginTimeoutSeconds=60, mcpKeepAlive=True)
     sent = plant_session(lab, minutes_left=5)
     planted += [sent["accessToken"], sent["refreshToken"], sent["clientSecret"]]
     env = lab.env(**TRACE)
