@@ -698,6 +698,7 @@ async fn run_login(
     };
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| Error::io(cli, e))?;
+    tracing::trace!(pid = child.id(), "aws sso login started");
     let group = GroupGuard::new(child.id(), running);
     // Both pipes are drained while the CLI runs, so a chatty CLI cannot block on a full pipe.
     // Their text holds the device code and URL, so it is kept only to pick a safe error line.

@@ -168,6 +168,7 @@ async fn refresh_profile(
         blocking(ctx, move |ctx| plan(&ctx, &name)).await?
     };
     let key = key.as_str();
+    tracing::trace!(profile = %crate::core::error::shown(name), kind = ?info.kind, "refresh planned");
     let cache_dir = ctx.paths.sso_cache_dir();
     let token_file = sso_cache::token_path(&cache_dir, key);
     let threshold = ctx.settings.expiring_threshold();

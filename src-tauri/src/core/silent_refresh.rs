@@ -206,6 +206,7 @@ where
             })?
     };
 
+    tracing::trace!(session, "silent renewal: calling CreateToken");
     let answer = match call(request).await {
         Ok(a) => a,
         // If the CLI renewed first, ours was refused and theirs stands. Its answer may still be on

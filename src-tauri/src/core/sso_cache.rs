@@ -87,8 +87,9 @@ pub fn check_private(paths: &Paths, token_file: &Path) -> Result<()> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenFile<'a> {
-    #[serde(borrow, default, deserialize_with = "text")]
-    access_token: Option<Cow<'a, str>>,
+    /// `Some(None)`: present but empty or not text, a broken token file (absent: not a token file).
+    #[serde(borrow, default, deserialize_with = "present_text")]
+    access_token: Option<Option<Cow<'a, str>>>,
     #[serde(borrow, default, deserialize_with = "text")]
     expires_at: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "text")]
@@ -116,7 +117,7 @@ impl<'a> TokenFile<'a> {
 
     /// Whether the file holds an access token at all (client registrations and other tools' files do not).
     pub fn has_token(&self) -> bool {
-        self.access_token.is_some()
+        matches!(self.access_token, Some(Some(_)))
     }
 
     /// The access token's expiry, or why it cannot be read.
@@ -161,8 +162,10 @@ impl<'a> TokenFile<'a> {
         now: OffsetDateTime,
         threshold: Duration,
     ) -> std::result::Result<TokenStatus, &'static str> {
-        if !self.has_token() {
-            return Ok(TokenStatus::MISSING);
+        match self.access_token {
+            None => return Ok(TokenStatus::MISSING),
+            Some(None) => return Err("has an accessToken that is empty or not text"),
+            Some(Some(_)) => {}
         }
         let expires_at = self.expires_at()?;
         Ok(TokenStatus {
@@ -227,6 +230,12 @@ fn text<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Cow<'de, 
         }
     }
     d.deserialize_any(Text)
+}
+
+fn present_text<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<Cow<'de, str>>>, D::Error> {
+    text(d).map(Some)
 }
 
 /// Names the token file's owner for people: `session "corp"` or `start URL https://…`.
@@ -552,6 +561,10 @@ mod tests {
         let empty_access =
             TokenFile::parse(r#"{"accessToken":"","expiresAt":"2026-11-22T17:00:00Z"}"#).unwrap();
         assert!(!empty_access.has_token());
+        assert_eq!(
+            empty_access.status(now, Duration::ZERO).err(),
+            Some("has an accessToken that is empty or not text")
+        );
     }
 
     #[test]
