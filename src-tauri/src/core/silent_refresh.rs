@@ -53,18 +53,36 @@ pub struct Answer {
 /// Granted tokens whose file could not be written yet, by token file. Each is kept with the file
 /// content it replaces, and dropped once that file changes (someone signed in meanwhile).
 #[derive(Default)]
-pub struct Unwritten(Mutex<HashMap<std::path::PathBuf, (Vec<u8>, Vec<u8>, OffsetDateTime)>>);
+pub struct Unwritten(Mutex<HashMap<std::path::PathBuf, Kept>>);
+
+/// A granted token file body, the content it replaces, and its expiry.
+struct Kept {
+    replaces: Vec<u8>,
+    body: Vec<u8>,
+    expires_at: OffsetDateTime,
+}
 
 impl Unwritten {
     fn take(&self, token_file: &Path, current: &[u8]) -> Option<(Vec<u8>, OffsetDateTime)> {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let (replaces, body, at) = map.remove(token_file)?;
-        (replaces == current).then_some((body, at))
+        let kept = map.remove(token_file)?;
+        (kept.replaces == current).then_some((kept.body, kept.expires_at))
     }
 
-    fn keep(&self, token_file: &Path, replaces: Vec<u8>, body: Vec<u8>, at: OffsetDateTime) {
+    fn keep(
+        &self,
+        token_file: &Path,
+        replaces: Vec<u8>,
+        body: Vec<u8>,
+        expires_at: OffsetDateTime,
+    ) {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.insert(token_file.to_path_buf(), (replaces, body, at));
+        let kept = Kept {
+            replaces,
+            body,
+            expires_at,
+        };
+        map.insert(token_file.to_path_buf(), kept);
     }
 }
 
