@@ -245,8 +245,10 @@ pub enum LoginTarget {
 pub struct DevicePrompt {
     /// The verification URL (with the code filled in, when the CLI printed that form).
     pub url: String,
-    /// The user code, e.g. `ABCD-EFGH`.
+    /// The user code, e.g. `ABCD-EFGH`; empty for an `authorize` link (PKCE flow).
     pub code: String,
+    /// The link was opened in the user's browser; when not, the user must be shown it.
+    pub opened: bool,
 }
 
 impl std::fmt::Debug for DevicePrompt {
@@ -577,8 +579,12 @@ fn check_cli_file(candidate: &Path, trusted_dirs: &[PathBuf]) -> Result<()> {
     if let Some(interpreter) = interpreter_of(&real) {
         let real_interpreter =
             fs::canonicalize(&interpreter).map_err(|e| Error::io(&interpreter, e))?;
-        permissions::trusted_program_path(&real_interpreter)
-            .map_err(|r| reject(format!("its interpreter: {r}")))?;
+        // Both the path the script names (whoever can change its folders can swap a symlink
+        // there) and the file it leads to.
+        for p in [&interpreter, &real_interpreter] {
+            permissions::trusted_program_path(p)
+                .map_err(|r| reject(format!("its interpreter: {r}")))?;
+        }
     }
     Ok(())
 }
@@ -756,12 +762,11 @@ async fn run_login(
 /// Gives a checked sign-in link to the user: the browser opens it, unless the caller asked not
 /// to or there is no browser here, and the caller's sink always gets it (the tray's window). The
 /// link itself is never logged.
-async fn hand_over(paths: &Paths, prompt: DevicePrompt, options: &LoginOptions) {
+async fn hand_over(paths: &Paths, mut prompt: DevicePrompt, options: &LoginOptions) {
     if !options.no_browser && paths.has_browser {
-        if let Err(why) = open_sign_in(paths, &prompt.url).await {
-            tracing::warn!(
-                "the sign-in page could not be opened ({why}); the link is in the window"
-            );
+        match open_sign_in(paths, &prompt.url).await {
+            Ok(()) => prompt.opened = true,
+            Err(why) => tracing::warn!("the sign-in page could not be opened ({why})"),
         }
     }
     if let Some(sink) = &options.on_prompt {
@@ -831,11 +836,16 @@ impl PromptParser {
             return Some(DevicePrompt {
                 url: url.clone(),
                 code: String::new(),
+                opened: false,
             });
         }
         let code = self.code.clone()?;
         let url = self.url_with_code.clone().or(self.url.clone())?;
-        Some(DevicePrompt { url, code })
+        Some(DevicePrompt {
+            url,
+            code,
+            opened: false,
+        })
     }
 
     fn line_done(&mut self, line: &str) {
@@ -994,6 +1004,37 @@ mod tests {
             assert!(err.to_string().contains("changed by any user"), "{err}");
             fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
         }
+    }
+
+    #[test]
+    fn a_script_whose_interpreter_others_can_change_is_refused() {
+        // Issue 12 #8: only the CLI file and its folder were checked.
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("shared");
+        fs::create_dir(&shared).unwrap();
+        std::os::unix::fs::symlink("/bin/sh", shared.join("python3")).unwrap();
+        let paths = fake_cli(dir.path(), "echo aws-cli/2.9.19");
+        let bin = paths.trusted_cli_dirs[0].clone();
+        let aws = bin.join("aws");
+        fs::write(
+            &aws,
+            format!("#!{}/python3\necho aws-cli/2.9.19\n", shared.display()),
+        )
+        .unwrap();
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(check_cli_file(&aws, std::slice::from_ref(&bin)).is_ok());
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o777)).unwrap();
+        let err = check_cli_file(&aws, std::slice::from_ref(&bin)).unwrap_err();
+        assert!(err.to_string().contains("its interpreter"), "{err}");
+        // And a folder above the CLI itself.
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+        let err = check_cli_file(&aws, std::slice::from_ref(&bin)).unwrap_err();
+        assert!(
+            err.to_string().contains("can be changed by any user"),
+            "{err}"
+        );
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
     }
 
     #[test]

@@ -137,9 +137,11 @@ pub fn start_refresh(app: &AppHandle, key: String) {
                     body: "The sign-in link and code are in the aws-sso-tray window.".into(),
                     refresh: None,
                 };
+                // Not opened (asked not to, no display, or no opener): the user needs the window.
+                let opened = prompt.opened;
                 state.set_prompt(&key, prompt);
                 state.changed.notify_one();
-                if no_browser {
+                if !opened {
                     open_window(&app, None);
                     show_notes(&app, vec![note]);
                 }
