@@ -359,6 +359,8 @@ impl LoginRunner {
                     .await?;
                 self.check_open()?;
                 let result = run_login(cli, paths, target, &self.running, options).await;
+                // A login ended by a shutdown did not fail: nothing to hold back the next one.
+                self.check_open()?;
                 if let Err(e @ (Error::LoginTimedOut(_) | Error::LoginFailed { .. })) = &result {
                     record_failure(paths, key, e);
                 }
@@ -1371,6 +1373,37 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, Error::ShuttingDown), "{err}");
         assert!(runs(&log).is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_login_ended_by_shutdown_is_no_failure() {
+        // Found by the e2e attack tests: stdin EOF during a sign-in started a 30 s cool-down for
+        // every other process of the app.
+        let dir = tempfile::tempdir().unwrap();
+        let (paths, log) = counting_cli(dir.path(), "sleep 30");
+        let runner = Arc::new(LoginRunner::default());
+        let login = {
+            let (runner, paths, token) = (runner.clone(), paths.clone(), dir.path().join("t"));
+            tokio::spawn(async move {
+                runner
+                    .login(
+                        &paths,
+                        "lab",
+                        &LoginTarget::Profile("dev".into()),
+                        &token,
+                        || false,
+                        &quick(60),
+                    )
+                    .await
+            })
+        };
+        while runs(&log).is_empty() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        runner.shutdown();
+        let err = login.await.unwrap().unwrap_err();
+        assert!(matches!(err, Error::ShuttingDown), "{err}");
+        assert!(recent_failure(&paths, "lab").is_none());
     }
 
     #[tokio::test]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AWS_CLI, SESSION, START_URL, Lab, cache_name, tray_binary
+from conftest import AWS_CLI, Lab, tray_binary
 from test_silent_refresh import RawMcp, plant_session, wait_until
 
 COOL_DOWN = re.compile(r'the sign-in for SSO session "lab" failed (\d+) s ago \((.+)\); try again in (\d+) s',
@@ -379,7 +379,7 @@ def test_unwritable_cache_spends_no_refresh_token(nobody_lab, mock):
     exe.chmod(0o755)
     lab.cache_dir.chmod(0o555)   # the user's own folder, private, but read-only
     before = lab.token_path().read_bytes()
-    cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(exe),
+    cmd = [shutil.which("setpriv"), "--reuid=65534", "--regid=65534", "--clear-groups", str(exe),
            "refresh", "--profile", "dev", "--silent-only", "--json"]
     proc = subprocess.run(cmd, env=lab.env(), cwd=str(lab.project), capture_output=True, text=True,
                           timeout=60)
