@@ -68,6 +68,9 @@ fn run(args: Cli) -> anyhow::Result<ExitCode> {
         })
             as Pin<Box<dyn Future<Output = anyhow::Result<ExitCode>>>>)),
         Some(Command::Status { json }) => cli::status(&ctx, json).map(|()| ExitCode::SUCCESS),
+        Some(Command::Ensure(e)) => runtime.block_on(until_signal(Box::pin(async {
+            cli::ensure(ctx, e).await.map(ExitCode::from)
+        }))),
         Some(Command::Refresh(r)) => runtime.block_on(until_signal(Box::pin(async {
             cli::refresh(ctx, r).await.map(|ok| {
                 if ok {

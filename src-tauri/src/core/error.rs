@@ -142,6 +142,14 @@ pub enum Error {
         /// When a new sign-in may start.
         retry_in: Duration,
     },
+    /// The sign-out that starts a fresh session failed; nothing else was done.
+    #[error("could not sign out of SSO session {} to start a fresh one: {reason}; the current session is unchanged", shown(.session))]
+    SignOutFailed {
+        /// The session (or legacy start URL).
+        session: String,
+        /// Why, in fixed words.
+        reason: String,
+    },
     /// The app is shutting down; no new sign-in starts.
     #[error("aws-sso-tray is shutting down; no sign-in was started")]
     ShuttingDown,
@@ -211,6 +219,21 @@ fn detail_suffix(detail: &Option<String>) -> String {
 }
 
 impl Error {
+    /// The request itself cannot be met (an unknown or invalid name, a profile without SSO):
+    /// asking again will not help until the request or the configuration changes.
+    pub fn is_bad_request(&self) -> bool {
+        matches!(
+            self,
+            Error::NothingNamed
+                | Error::InvalidProfileName { .. }
+                | Error::ProfileNotFound { .. }
+                | Error::NotSso { .. }
+                | Error::ServerNotFound { .. }
+                | Error::ServerWithoutProfile { .. }
+                | Error::AmbiguousServer { .. }
+        )
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),

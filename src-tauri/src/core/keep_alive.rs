@@ -248,6 +248,8 @@ mod tests {
                 state: TokenState::Valid,
                 expires_at: Some(expires_at),
                 refreshable,
+                session_ends_at: None,
+                session_ends_at_estimated: false,
             }),
         };
         Inventory {

@@ -1184,6 +1184,39 @@ mod tests {
         assert!(!log.exists());
     }
 
+    #[tokio::test]
+    async fn a_link_opened_in_the_browser_is_marked_so_the_user_is_not_asked_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let opener = dir.path().join("opener");
+        fs::write(&opener, "#!/bin/sh\nexit 0\n").unwrap();
+        fs::set_permissions(&opener, fs::Permissions::from_mode(0o755)).unwrap();
+        let mut paths = Paths::under(dir.path());
+        paths.has_browser = true;
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink: PromptSink = {
+            let seen = seen.clone();
+            Arc::new(move |p: DevicePrompt| lock(&seen).push(p.opened))
+        };
+        let options = LoginOptions {
+            on_prompt: Some(sink),
+            ..LoginOptions::default()
+        };
+        let prompt = || DevicePrompt {
+            url: "https://device.sso.us-east-1.amazonaws.com/?user_code=ABCD-EFGH".into(),
+            code: "ABCD-EFGH".into(),
+            opened: false,
+        };
+        hand_over(&paths, prompt(), &options).await; // no opener installed
+        paths.opener = Some(opener);
+        hand_over(&paths, prompt(), &options).await;
+        let asked_not_to = LoginOptions {
+            no_browser: true,
+            ..options.clone()
+        };
+        hand_over(&paths, prompt(), &asked_not_to).await;
+        assert_eq!(*lock(&seen), [false, true, false]);
+    }
+
     /// A fake CLI whose `sso login` notes each run in `runs` and then runs `login`.
     fn counting_cli(dir: &Path, login: &str) -> (Paths, PathBuf) {
         let runs = dir.join("runs");

@@ -18,7 +18,9 @@ pub mod paths;
 pub mod permissions;
 pub mod read;
 pub mod refresh;
+pub mod session_log;
 pub mod settings;
+pub mod sign_out;
 pub mod silent_refresh;
 pub mod sso_cache;
 
@@ -79,10 +81,15 @@ impl Context {
         }
     }
 
-    /// Builds the inventory as of now.
+    /// Builds the inventory as of now, with what the session log knows (and learns from it).
     pub fn inventory(&self) -> Inventory {
-        let mut inv =
-            Inventory::build(&self.paths, &self.settings, time::OffsetDateTime::now_utc());
+        let now = time::OffsetDateTime::now_utc();
+        let mut inv = Inventory::build(&self.paths, &self.settings, now);
+        let mut log = session_log::SessionLog::load(&self.paths);
+        inv.apply_session_log(&mut log, &self.settings, now);
+        if let Err(e) = log.save() {
+            tracing::warn!("cannot record sign-in sessions: {e}");
+        }
         inv.diagnostics.extend(self.settings_problem.clone());
         inv
     }

@@ -30,6 +30,8 @@ pub struct Paths {
     /// SSO OIDC endpoint override: `AWS_ENDPOINT_URL_SSO_OIDC`, else `AWS_ENDPOINT_URL` (the SDK's
     /// standard variables), for private endpoints and tests.
     pub oidc_endpoint: Option<String>,
+    /// SSO portal endpoint override (`AWS_ENDPOINT_URL_SSO`, else `AWS_ENDPOINT_URL`), for sign-out.
+    pub sso_endpoint: Option<String>,
 }
 
 impl Paths {
@@ -83,6 +85,9 @@ impl Paths {
             oidc_endpoint: ["AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL"]
                 .iter()
                 .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty())),
+            sso_endpoint: ["AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL"]
+                .iter()
+                .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty())),
             home,
         }
     }
@@ -101,6 +106,7 @@ impl Paths {
             opener_env: Vec::new(),
             has_browser: false,
             oidc_endpoint: None,
+            sso_endpoint: None,
         }
     }
 

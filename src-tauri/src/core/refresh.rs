@@ -11,6 +11,7 @@ use crate::core::clients;
 use crate::core::error::{Error, Result};
 use crate::core::inventory::Server;
 use crate::core::login::{LoginOptions, LoginOutcome, LoginTarget};
+use crate::core::session_log::SessionLog;
 use crate::core::silent_refresh;
 use crate::core::sso_cache::{self, TokenState};
 use crate::core::Context;
@@ -40,6 +41,9 @@ pub enum Method {
 pub struct RefreshOptions {
     /// Never run a login; fail when the refresh token cannot be used.
     pub silent_only: bool,
+    /// Start a fresh sign-in session: sign out on the server, then sign in through the browser,
+    /// so the session's full length starts now. The current session is lost.
+    pub fresh: bool,
     /// How to run the login when one is needed (its timeout is taken from the settings).
     pub login: LoginOptions,
 }
@@ -56,6 +60,10 @@ pub struct RefreshReply {
     pub expires_at: Option<String>,
     /// How it was renewed (absent on failure).
     pub method: Option<Method>,
+    /// When a browser sign-in will be needed again (RFC 3339, UTC), when known.
+    pub session_ends_at: Option<String>,
+    /// `sessionEndsAt` is an estimate (recorded sign-in plus the configured session length).
+    pub session_ends_at_estimated: bool,
     pub message: String,
 }
 
@@ -97,6 +105,67 @@ pub async fn refresh(
     };
     reply.profile_source = Some(origin);
     Ok(reply)
+}
+
+/// What [`ensure`] found or did.
+#[derive(Debug)]
+pub enum Ensured {
+    /// Valid beyond the threshold; nothing was run.
+    AlreadyValid {
+        profile: String,
+        sso_session: Option<String>,
+        expires_at: OffsetDateTime,
+    },
+    /// Renewed silently or signed in (the reply says which).
+    Refreshed(RefreshReply),
+}
+
+/// Makes sure the session behind `profile` (or behind MCP server `server`'s profile) is valid
+/// beyond the expiring threshold: at once when it is, else renewed silently when possible, else
+/// one browser sign-in shared by every parallel caller. `Err` for a request that cannot be met.
+pub async fn ensure(
+    ctx: &Arc<Context>,
+    profile: Option<&str>,
+    server: Option<&str>,
+    options: RefreshOptions,
+) -> Result<Ensured> {
+    let profile = profile.map(str::trim).filter(|p| !p.is_empty());
+    let server = server.map(str::trim).filter(|s| !s.is_empty());
+    let name = match (profile, server) {
+        (Some(p), _) => p.to_owned(),
+        (None, Some(s)) => {
+            let s = s.to_owned();
+            blocking(ctx, move |ctx| profile_of_server(&ctx, &s)).await?
+        }
+        (None, None) => return Err(Error::NothingNamed),
+    };
+    let (plan, status) = {
+        let name = name.clone();
+        blocking(ctx, move |ctx| {
+            let plan = plan(&ctx, &name)?;
+            let status = sso_cache::read_status(
+                &ctx.paths.sso_cache_dir(),
+                &plan.key,
+                now(),
+                ctx.settings.expiring_threshold(),
+                &mut Vec::new(),
+            );
+            Ok((plan, status))
+        })
+        .await?
+    };
+    if let (TokenState::Valid, Some(expires_at), false) =
+        (status.state, status.expires_at, options.fresh)
+    {
+        return Ok(Ensured::AlreadyValid {
+            profile: name,
+            sso_session: plan.info.sso_session,
+            expires_at,
+        });
+    }
+    refresh_profile(ctx, &name, options)
+        .await
+        .map(Ensured::Refreshed)
 }
 
 /// Runs file work (discovery, config and cache reads, writes) off the async runtime, which may
@@ -175,8 +244,15 @@ async fn refresh_profile(
     let current = || sso_cache::read_status(&cache_dir, key, now(), threshold, &mut Vec::new());
     let is_fresh = || current().state < TokenState::Expired;
 
+    if options.fresh {
+        sign_out(ctx, key, info.region.as_deref()).await?;
+    }
     // The refresh token first: no browser, no user. Only sso-session profiles have one.
     let silent = match (&info.sso_session, &info.region) {
+        _ if options.fresh => Err(Error::SilentRefreshUnavailable {
+            session: key.to_owned(),
+            reason: "a fresh session was asked for".into(),
+        }),
         (Some(session), Some(region)) => {
             silent_refresh::renew(ctx, session, region).await.map(|r| {
                 if r.is_some_and(|r| !r.kept_theirs) {
@@ -240,6 +316,30 @@ async fn refresh_profile(
             })
         }
     };
+    let end = {
+        let (key, length) = (key.to_owned(), ctx.settings.session_length(key));
+        let signed_in = method == Method::Browser && outcome == LoginOutcome::LoggedIn;
+        let fresh = options.fresh;
+        blocking(ctx, move |ctx| {
+            let mut log = SessionLog::load(&ctx.paths);
+            match (fresh, signed_in) {
+                (true, true) => log.fresh(&key, now()),
+                (false, true) => log.signed_in(&key, now(), length),
+                _ => {}
+            }
+            if let Err(e) = log.save() {
+                tracing::warn!("cannot record the sign-in: {e}");
+            }
+            Ok(log.end_of(&key, length))
+        })
+        .await?
+    };
+    // Without a refresh token, the token's own expiry is when a sign-in is needed.
+    let (session_ends_at, session_ends_at_estimated) = match (status.refreshable, end) {
+        (false, _) => (Some(expires_at), false),
+        (true, Some(end)) => (Some(end.at), end.estimated),
+        (true, None) => (None, false),
+    };
     let what = match &info.sso_session {
         Some(s) => format!("SSO session {s:?} (profile {name:?})"),
         None => format!("profile {name:?}"),
@@ -257,6 +357,13 @@ async fn refresh_profile(
             "The {what} was just refreshed by another caller; the token is valid until {expires}. Retry the failed AWS call."
         ),
     };
+    let message = match (options.fresh, session_ends_at) {
+        (true, Some(end)) => format!(
+            "{message} A fresh sign-in session started; a browser sign-in will be needed again at about {}.",
+            sso_cache::format_time(end)
+        ),
+        _ => message,
+    };
     Ok(RefreshReply {
         success: true,
         profile: Some(name.to_owned()),
@@ -264,8 +371,45 @@ async fn refresh_profile(
         sso_session: info.sso_session.clone(),
         expires_at: Some(expires),
         method: Some(method),
+        session_ends_at: session_ends_at.map(sso_cache::format_time),
+        session_ends_at_estimated,
         message,
     })
+}
+
+/// Ends the sign-in session of `key` on the server (the SSO portal's `Logout`, with the cached
+/// access token) and removes its token file, as `aws sso logout` does. A session that is already
+/// over, or a token that is gone, needs no sign-out.
+async fn sign_out(ctx: &Arc<Context>, key: &str, region: Option<&str>) -> Result<()> {
+    let token_file = sso_cache::token_path(&ctx.paths.sso_cache_dir(), key);
+    sso_cache::check_private(&ctx.paths, &token_file)?;
+    let access_token = {
+        let path = token_file.clone();
+        blocking(ctx, move |_| {
+            Ok(crate::core::read::text(&path)
+                .ok()
+                .flatten()
+                .and_then(|text| {
+                    sso_cache::TokenFile::parse(&text)
+                        .ok()
+                        .and_then(|f| f.access_token().map(str::to_owned))
+                }))
+        })
+        .await?
+    };
+    if let (Some(token), Some(region)) = (access_token, region) {
+        crate::core::sign_out::logout(&ctx.paths, region, token)
+            .await
+            .map_err(|reason| Error::SignOutFailed {
+                session: key.to_owned(),
+                reason,
+            })?;
+    }
+    match std::fs::remove_file(&token_file) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(&token_file, e)),
+    }
 }
 
 /// Finds the profile of the MCP server named `name`. When several entries share the name, the one
@@ -346,6 +490,8 @@ fn failure(profile: Option<&str>, origin: Option<ProfileOrigin>, e: &Error) -> R
         sso_session: None,
         expires_at: None,
         method: None,
+        session_ends_at: None,
+        session_ends_at_estimated: false,
         message: format!("{}.{advice}", capitalise(&e.to_string())),
     }
 }

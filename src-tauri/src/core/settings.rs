@@ -1,6 +1,7 @@
 //! The app's settings file (`<config dir>/aws-sso-tray/settings.json`), read by every front and
 //! written by the tray's settings view. The file format is this struct, camelCase, every key optional.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -40,6 +41,11 @@ pub struct Settings {
     pub show_non_aws: bool,
     /// Never open a browser for a login; show the verification URL and code in the window instead.
     pub login_without_browser: bool,
+    /// How long an IAM Identity Center sign-in session lasts (the instance's setting; 8 h by
+    /// default), to estimate when a browser sign-in will be needed.
+    pub session_length_minutes: u64,
+    /// The same per sso-session name, for instances set differently.
+    pub session_length_minutes_by_session: BTreeMap<String, u64>,
 }
 
 impl Default for Settings {
@@ -57,6 +63,8 @@ impl Default for Settings {
             start_at_login: false,
             show_non_aws: false,
             login_without_browser: false,
+            session_length_minutes: 8 * 60,
+            session_length_minutes_by_session: BTreeMap::new(),
         }
     }
 }
@@ -66,6 +74,8 @@ impl Default for Settings {
 const THRESHOLD_MINUTES: std::ops::RangeInclusive<u64> = 1..=7 * 24 * 60;
 const KEEP_ALIVE_MINUTES: std::ops::RangeInclusive<u64> = 1..=12 * 60;
 const LOGIN_TIMEOUT_SECONDS: std::ops::RangeInclusive<u64> = 1..=3600;
+/// IAM Identity Center accepts 15 minutes to 90 days; shorter values are kept for tests.
+const SESSION_MINUTES: std::ops::RangeInclusive<u64> = 1..=90 * 24 * 60;
 
 fn clamp(v: u64, range: &std::ops::RangeInclusive<u64>) -> u64 {
     v.clamp(*range.start(), *range.end())
@@ -78,7 +88,21 @@ impl Settings {
             clamp(self.expiring_threshold_minutes, &THRESHOLD_MINUTES);
         self.keep_alive_minutes = clamp(self.keep_alive_minutes, &KEEP_ALIVE_MINUTES);
         self.login_timeout_seconds = clamp(self.login_timeout_seconds, &LOGIN_TIMEOUT_SECONDS);
+        self.session_length_minutes = clamp(self.session_length_minutes, &SESSION_MINUTES);
+        for v in self.session_length_minutes_by_session.values_mut() {
+            *v = clamp(*v, &SESSION_MINUTES);
+        }
         self
+    }
+
+    /// How long the sign-in session of `session` (an sso-session name or legacy start URL) lasts.
+    pub fn session_length(&self, session: &str) -> Duration {
+        let minutes = self
+            .session_length_minutes_by_session
+            .get(session)
+            .copied()
+            .unwrap_or(self.session_length_minutes);
+        Duration::from_secs(minutes.saturating_mul(60))
     }
 
     pub fn expiring_threshold(&self) -> Duration {

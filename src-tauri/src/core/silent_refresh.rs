@@ -22,6 +22,7 @@ use crate::core::atomic_write::{write_atomically, Prepared};
 use crate::core::error::{Error, Result};
 use crate::core::paths::Paths;
 use crate::core::read;
+use crate::core::session_log::SessionLog;
 use crate::core::sso_cache::{self, TokenFile};
 use crate::core::Context;
 
@@ -48,6 +49,23 @@ pub struct Answer {
     pub access_token: String,
     pub expires_in: i32,
     pub refresh_token: Option<String>,
+}
+
+/// Why `CreateToken` gave no token.
+pub struct Refusal {
+    /// In fixed words, without anything the service sent.
+    pub reason: String,
+    /// The refresh token itself was refused (`InvalidGrantException`): the sign-in session is over.
+    pub session_over: bool,
+}
+
+impl Refusal {
+    fn other(reason: impl Into<String>) -> Self {
+        Refusal {
+            reason: reason.into(),
+            session_over: false,
+        }
+    }
 }
 
 /// Granted tokens whose file could not be written yet, by token file. Each is kept with the file
@@ -138,7 +156,7 @@ async fn create_token(
     paths: &Paths,
     region: &str,
     grant: GrantRequest,
-) -> std::result::Result<Answer, String> {
+) -> std::result::Result<Answer, Refusal> {
     let mut config = aws_sdk_ssooidc::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()));
@@ -159,8 +177,16 @@ async fn create_token(
             expires_in: out.expires_in(),
             refresh_token: out.refresh_token().map(str::to_owned),
         }),
-        Ok(Err(e)) => Err(grant.redact(&describe(&e))),
-        Err(_) => Err("the SSO OIDC service did not answer in time".into()),
+        Ok(Err(e)) => Err(Refusal {
+            reason: grant.redact(&describe(&e)),
+            session_over: matches!(
+                &e,
+                SdkError::ServiceError(se) if matches!(se.err(), CreateTokenError::InvalidGrantException(_))
+            ),
+        }),
+        Err(_) => Err(Refusal::other(
+            "the SSO OIDC service did not answer in time",
+        )),
     }
 }
 
@@ -175,7 +201,7 @@ pub async fn renew_locked<F, Fut>(
 ) -> Result<Renewed>
 where
     F: FnOnce(GrantRequest) -> Fut,
-    Fut: Future<Output = std::result::Result<Answer, String>>,
+    Fut: Future<Output = std::result::Result<Answer, Refusal>>,
 {
     let unavailable = |reason: &str| Error::SilentRefreshUnavailable {
         session: session.to_owned(),
@@ -229,14 +255,22 @@ where
         Ok(a) => a,
         // If the CLI renewed first, ours was refused and theirs stands. Its answer may still be on
         // the way, so give its write a moment to land.
-        Err(reason) => {
-            let e = rejected(session, reason);
+        Err(refusal) => {
+            let e = rejected(session, refusal.reason);
             let deadline = tokio::time::Instant::now() + RIVAL_WRITE_GRACE;
             loop {
                 if current(token_file) != original {
                     return theirs(token_file, session).map_err(|_| e);
                 }
                 if tokio::time::Instant::now() >= deadline {
+                    if refusal.session_over {
+                        // No rival took it: the sign-in session itself is over.
+                        let mut log = SessionLog::load(paths);
+                        log.ended(session, OffsetDateTime::now_utc());
+                        if let Err(e) = log.save() {
+                            tracing::warn!("cannot record the end of a session: {e}");
+                        }
+                    }
                     return Err(e);
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -353,7 +387,7 @@ fn describe(e: &SdkError<CreateTokenError>) -> String {
     match e {
         SdkError::ServiceError(se) => match se.err() {
             CreateTokenError::InvalidGrantException(_) => {
-                "the refresh token was rejected (expired or revoked)"
+                "the refresh token was refused: the sign-in session has ended or was revoked"
             }
             CreateTokenError::ExpiredTokenException(_) => "the refresh token has expired",
             CreateTokenError::InvalidClientException(_)
@@ -408,7 +442,7 @@ mod tests {
 
     fn granted(
         calls: &AtomicU32,
-    ) -> impl FnOnce(GrantRequest) -> std::future::Ready<std::result::Result<Answer, String>> + '_
+    ) -> impl FnOnce(GrantRequest) -> std::future::Ready<std::result::Result<Answer, Refusal>> + '_
     {
         move |g: GrantRequest| {
             calls.fetch_add(1, Ordering::SeqCst);

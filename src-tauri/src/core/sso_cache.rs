@@ -115,6 +115,11 @@ impl<'a> TokenFile<'a> {
         serde_json::from_str(text)
     }
 
+    /// The access token, for the one call that must send it (the SSO portal's `Logout`).
+    pub fn access_token(&self) -> Option<&str> {
+        self.access_token.as_ref()?.as_deref()
+    }
+
     /// Whether the file holds an access token at all (client registrations and other tools' files do not).
     pub fn has_token(&self) -> bool {
         matches!(self.access_token, Some(Some(_)))

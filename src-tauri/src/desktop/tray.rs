@@ -288,6 +288,8 @@ mod tests {
             state,
             expires_at: at,
             refreshable: false,
+            session_ends_at: at,
+            session_ends_at_estimated: false,
         };
         let sessions = [
             Session::for_test(

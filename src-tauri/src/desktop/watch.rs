@@ -179,7 +179,10 @@ async fn rebuild(app: &AppHandle) -> Option<(Arc<Context>, Arc<Inventory>)> {
         tracing::warn!("cannot update the tray: {e}");
     }
     let _ = app.emit("inventory-changed", ());
-    let notes = state.notifier.expiry_notes(&inv.sessions(), &ctx.settings);
+    let notes =
+        state
+            .notifier
+            .expiry_notes(&inv.sessions(), &ctx.settings, OffsetDateTime::now_utc());
     super::show_notes(app, notes);
     Some((ctx, inv))
 }
