@@ -86,7 +86,21 @@ pub(crate) fn refresh_session(app: AppHandle, key: String) -> Result<()> {
             "that session is no longer in the configuration".into(),
         ));
     }
-    super::start_refresh(&app, key);
+    super::start_refresh(&app, key, false);
+    Ok(())
+}
+
+/// Signs out of session `key` and signs in again, so a full-length session starts now. The window
+/// asks the user first: the current session is lost.
+#[tauri::command]
+pub(crate) fn fresh_session(app: AppHandle, key: String) -> Result<()> {
+    let inv = app.state::<AppState>().inventory();
+    if !inv.sessions().iter().any(|s| s.key == key) {
+        return Err(CommandError::NotFound(
+            "that session is no longer in the configuration".into(),
+        ));
+    }
+    super::start_refresh(&app, key, true);
     Ok(())
 }
 
