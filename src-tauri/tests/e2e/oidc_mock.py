@@ -85,6 +85,12 @@ class OidcMock:
         self.sessions: list[dict] = []           # {"start": time.time(), "logged_out": bool}
         self._current_session: int | None = None
         self.logouts: list[dict] = []            # {"bearer", "known"}
+        # A threading.Event: each Logout is held (after it is recorded as arrived in
+        # `logouts_arrived`, before it is decided) until the event is set, or logout_gate_timeout
+        # passed. None (default): Logout answers at once.
+        self.logout_gate: threading.Event | None = None
+        self.logout_gate_timeout = 30.0
+        self.logouts_arrived = 0
         # One dict per refresh grant: agent ("cli"/"tray"/"other"), user_agent, client_id,
         # refresh_token, outcome ("ok"/"invalid_grant"/"invalid_client"/"refused"/"echoed"),
         # access_token/refresh_token_issued (when ok), arrived/decided/answered (monotonic times).
@@ -490,6 +496,12 @@ class _Handler(BaseHTTPRequestHandler):
         """The SSO portal's Logout: ends the sign-in session of the bearer token."""
         m = self.owner
         bearer = self.headers.get("x-amz-sso_bearer_token")
+        with m._cond:
+            m.logouts_arrived += 1
+            m._cond.notify_all()
+            gate, gate_timeout = m.logout_gate, m.logout_gate_timeout
+        if gate is not None:
+            gate.wait(gate_timeout)
         with m._lock:
             info = m._access.get(bearer or "")
             m.logouts.append({"bearer": bearer, "known": info is not None})
