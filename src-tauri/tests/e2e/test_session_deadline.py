@@ -480,3 +480,59 @@ def test_ensure_that_cannot_sign_in_exits_1(lab, mock):
     assert res.returncode == 1, (res.returncode, res.stderr[-2000:])
     assert res.stdout == ""
     assert mock.logins == 1
+
+
+# ---- more on the estimate -------------------------------------------------------------------------
+
+def test_another_tools_sign_in_during_a_recorded_session_keeps_its_start(lab, mock):
+    mock.configure(expires_in=3600)
+    reply, _ = sign_in(lab, mock)
+    end = parse_time(reply["sessionEndsAt"])
+    time.sleep(2)
+    lab.token_path().unlink()
+    assert token_of(status(lab))["state"] == "missing"      # seen unusable
+    res = lab.aws("sso", "login", "--profile", "dev")       # the mock's session still lasts
+    assert res.returncode == 0, res.stderr
+    assert len(mock.sessions) == 1
+    t = token_of(status(lab))                                # seen usable again
+    assert t["state"] == "valid", t
+    assert parse_time(t["sessionEndsAt"]) == end and t["sessionEndsAtEstimated"] is True, t
+
+
+def test_a_cli_sign_in_after_a_refused_refresh_token_is_a_new_session(lab, mock):
+    """The session ended (refresh token refused) while the access token still had time left; the
+    user then signs in with the AWS CLI, and this app renews with the new refresh token. The new
+    session is live: the status must not keep saying that a sign-in was needed in the past."""
+    mock.configure(session_seconds=3)
+    sign_in(lab, mock)
+    time.sleep(max(0.0, mock.sessions[-1]["start"] + 3.5 - time.time()))
+    res, reply = refresh(lab, "--silent-only")
+    assert res.returncode == 1 and reply["success"] is False, reply
+    ended = token_of(status(lab))
+    assert ended["sessionEndsAtEstimated"] is False and parse_time(ended["sessionEndsAt"]) <= now_utc()
+
+    with mock._lock:   # the old session stays over while the next one never ends
+        mock.sessions[-1]["logged_out"] = True
+        mock._current_session = None
+        mock.session_seconds = None
+    res = lab.aws("sso", "login", "--profile", "dev")        # a new session, through another tool
+    assert res.returncode == 0, res.stderr
+    assert len(mock.sessions) == 2
+    res, reply = refresh(lab, "--silent-only")               # and this app renews it silently
+    assert res.returncode == 0 and reply["method"] == "refresh_token", (reply, res.stderr[-2000:])
+    assert mock.grants()[-1]["outcome"] == "ok"
+    for where, t in (("refresh reply", reply), ("status", token_of(status(lab)))):
+        assert t["sessionEndsAt"] is None or parse_time(t["sessionEndsAt"]) > now_utc(), \
+            f"{where} still says the session ended at {t['sessionEndsAt']} (estimated: " \
+            f"{t['sessionEndsAtEstimated']}) after a new sign-in and a successful renewal"
+
+
+@pytest.mark.parametrize("threshold, minutes_left, renewed", [(120, 60, True), (15, 60, False)],
+                         ids=["inside-threshold", "beyond-threshold"])
+def test_ensure_follows_the_expiring_threshold(lab, mock, threshold, minutes_left, renewed):
+    lab.write_settings(loginTimeoutSeconds=60, expiringThresholdMinutes=threshold)
+    plant_session(lab, minutes_left=minutes_left)
+    res = lab.run("ensure", "--profile", "dev")
+    assert (res.returncode, res.stdout) == (0, ""), res.stderr[-2000:]
+    assert [g["outcome"] for g in mock.grants()] == (["ok"] if renewed else []), mock.grants()
+    assert mock.logins == 0
