@@ -362,7 +362,11 @@ impl LoginRunner {
                 // A login ended by a shutdown did not fail: nothing to hold back the next one.
                 self.check_open()?;
                 if let Err(e @ (Error::LoginTimedOut(_) | Error::LoginFailed { .. })) = &result {
-                    record_failure(paths, key, e);
+                    // A synced write: off the async runtime.
+                    let (paths, key, reason) = (paths.clone(), key.to_owned(), e.to_string());
+                    let _ =
+                        tokio::task::spawn_blocking(move || record_failure(&paths, &key, reason))
+                            .await;
                 }
                 result
             })
@@ -466,10 +470,10 @@ struct FailureNote {
     reason: String,
 }
 
-fn record_failure(paths: &Paths, key: &str, e: &Error) {
+fn record_failure(paths: &Paths, key: &str, reason: String) {
     let note = FailureNote {
         at: time::OffsetDateTime::now_utc().unix_timestamp(),
-        reason: e.to_string(),
+        reason,
     };
     let path = failure_path(paths, key);
     if let Ok(body) = serde_json::to_vec(&note) {
