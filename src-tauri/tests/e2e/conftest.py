@@ -26,6 +26,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from oidc_mock import OidcMock  # noqa: E402
 
 AWS_CLI = "/usr/bin/aws"  # the Debian AWS CLI v2; a pip CLI v1 may shadow it on PATH
+# The current AWS CLI v2 (2.36.7), installed by .ci/setup as AWS's installer lays it out under
+# /usr/local, but into this folder: a test mounts it over /usr/local in a private mount namespace,
+# so the machine's own /usr/local (and the CLI every other test uses) is untouched.
+CURRENT_CLI_ROOT = Path(os.environ.get("AWS_SSO_TRAY_CURRENT_CLI_ROOT", "/opt/aws-sso-tray-ci/awscli-2.36.7"))
 BOTOCORE_DATA = Path("/usr/lib/python3/dist-packages/awscli/botocore/data")
 DEFAULT_BIN = Path.home() / ".cache/aws-sso-tray/target-headless/debug/aws-sso-tray"
 BUILD_HINT = ("cd /work/main && CARGO_TARGET_DIR=$HOME/.cache/aws-sso-tray/target-headless "
@@ -144,6 +148,8 @@ class Lab:
         self.mock = mock
         self.home = root / "home"
         self.xdg_config = root / "xdg-config"
+        # Prepended to the binary's command line; see use_current_cli.
+        self.cli_prefix: list[str] = []
         self.xdg_state = root / "xdg-state"
         self.project = self.home / "work" / "proj"   # below HOME: ancestors are searched up to HOME
         # A project NOT listed in ~/.claude.json "projects": only found when it is the cwd.
@@ -193,6 +199,17 @@ class Lab:
             '    /* unresolved on purpose */\n'
             '    "vs-env": {"command": "x", "env": {"AWS_PROFILE": "${env:AWS_PROFILE}"},},\n'
             '  },\n}\n')
+
+    def use_current_cli(self) -> None:
+        """From now on the binary runs where /usr/local holds AWS CLI 2.36.7 (a private mount
+        namespace), so the app picks that CLI from its trusted folders, as on a machine where AWS's
+        installer put it. A missing install fails the test: .ci/setup --test makes it."""
+        aws = CURRENT_CLI_ROOT / "bin" / "aws"
+        if not os.path.lexists(aws):
+            pytest.fail(f"AWS CLI 2.36.7 is not installed at {CURRENT_CLI_ROOT}: run .ci/setup --test",
+                        pytrace=False)
+        self.cli_prefix = ["unshare", "-m", "sh", "-c",
+                           'mount --bind "$0" /usr/local && exec "$@"', str(CURRENT_CLI_ROOT)]
 
     def login_failures(self) -> list[Path]:
         """The notes of failed sign-ins that hold further sign-ins back for a cool-down."""
@@ -252,7 +269,7 @@ class Lab:
               **popen_kw) -> subprocess.Popen:
         popen_kw.setdefault("stdout", subprocess.PIPE)
         popen_kw.setdefault("stderr", subprocess.PIPE)
-        proc = subprocess.Popen([str(tray_binary()), *args], cwd=str(cwd or self.project),
+        proc = subprocess.Popen([*self.cli_prefix, str(tray_binary()), *args], cwd=str(cwd or self.project),
                                 env=env if env is not None else self.env(), text=True,
                                 start_new_session=True, **popen_kw)
         self._popen.append(proc)

@@ -85,6 +85,7 @@ class OidcMock:
         self.sessions: list[dict] = []           # {"start": time.time(), "logged_out": bool}
         self._current_session: int | None = None
         self.logouts: list[dict] = []            # {"bearer", "known"}
+        self.register_agents: list[str] = []     # User-Agent of each RegisterClient (which CLI)
         # A threading.Event: each Logout is held (after it is recorded as arrived in
         # `logouts_arrived`, before it is decided) until the event is set, or logout_gate_timeout
         # passed. None (default): Logout answers at once.
@@ -345,6 +346,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _register(self, body: dict) -> None:
         m = self.owner
         m._hit("register")
+        m.register_agents.append(self.headers.get("User-Agent") or "")
         now = int(time.time())
         client_id, client_secret = m.register_client()
         self._send(200, {"clientId": client_id, "clientSecret": client_secret,

@@ -15,7 +15,7 @@ from conftest import SESSION, tray_binary
 def run_with_terminal_stderr(lab, *args: str, timeout: float = 90) -> tuple[int, str, str]:
     """Runs the binary with stderr on a pseudo-terminal; returns (exit code, stdout, stderr)."""
     master, slave = pty.openpty()
-    proc = subprocess.Popen([str(tray_binary()), *args], env=lab.env(), cwd=lab.project,
+    proc = subprocess.Popen([*lab.cli_prefix, str(tray_binary()), *args], env=lab.env(), cwd=lab.project,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave,
                             start_new_session=True)
     os.close(slave)
@@ -74,3 +74,25 @@ def test_ensure_shows_them_to_whoever_reads_its_output(lab, mock):
     assert res.stdout == ""
     assert mock.issued["user_code"][-1] in res.stderr, res.stderr
     assert lab.token_path(SESSION).is_file()
+
+
+def test_the_current_cli_signs_in_with_a_code_when_there_is_no_browser(lab, mock):
+    """Issue 10 (reported): with AWS CLI 2.36.7 and no display, `refresh` waited out its timeout:
+    the CLI's default PKCE flow waits for a redirect to this machine that no browser sends. Without
+    a browser here the app asks for the device-code flow, which any device can finish."""
+    lab.use_current_cli()
+    res, reply = lab.run_json("refresh", "--profile", "dev", "--json", "--timeout", "60")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert reply["success"] is True and reply["method"] == "browser", reply
+    assert mock.count("device_authorization") == 1 and mock.logins == 1
+    assert lab.read_token()["accessToken"] == mock.last_access_token
+    # It really was 2.36.7 that signed in.
+    assert any("aws-cli/2.36.7" in a for a in mock.register_agents), mock.register_agents
+
+
+def test_the_current_cli_in_a_terminal_shows_the_link_and_code(lab, mock):
+    lab.use_current_cli()
+    rc, out, err = run_with_terminal_stderr(lab, "refresh", "--profile", "dev", "--json")
+    assert rc == 0, err
+    assert any("aws-cli/2.36.7" in a for a in mock.register_agents), mock.register_agents
+    assert mock.issued["user_code"][-1] in err and mock.issued["verification_uri"][-1] in err, err
