@@ -121,6 +121,8 @@ function route() {
   const hash = location.hash.slice(1);
   if (hash === "settings") document.querySelector("#settings input").focus();
   else if (hash.startsWith("fresh=")) askFresh(decodeURIComponent(hash.slice("fresh=".length)));
+  // Cleared, so that the same menu item sets it again and is heard again.
+  if (hash) history.replaceState(null, "", location.pathname + location.search);
 }
 
 function renderOther() {

@@ -277,22 +277,9 @@ pub async fn ensure(mut ctx: Context, args: EnsureArgs) -> anyhow::Result<u8> {
     )
     .await;
     let (code, value) = match result {
-        Ok(core::refresh::Ensured::AlreadyValid {
-            profile,
-            sso_session,
-            expires_at,
-        }) => (
-            exit::VALID,
-            serde_json::json!({
-                "valid": true,
-                "profile": profile,
-                "ssoSession": sso_session,
-                "expiresAt": core::sso_cache::format_time(expires_at),
-                "method": null,
-                "message": "The session is valid; nothing to do.",
-            }),
-        ),
-        Ok(core::refresh::Ensured::Refreshed(reply)) => {
+        Ok(
+            core::refresh::Ensured::AlreadyValid(reply) | core::refresh::Ensured::Refreshed(reply),
+        ) => {
             let code = if reply.success {
                 exit::VALID
             } else {

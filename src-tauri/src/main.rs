@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use aws_sso_tray::cli::{self, Cli, Command, Mode};
 use aws_sso_tray::core::{Context, Paths};
@@ -15,9 +17,15 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)
-        .with_env_filter(quiet_sdk(
+        .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        ))
+        )
+        .finish()
+        // Whatever RUST_LOG says (a sub-module or span directive outranks any directive added
+        // here): the AWS SDK logs bodies with tokens at debug and trace.
+        .with(tracing_subscriber::filter::filter_fn(|meta| {
+            aws_sso_tray::core::log_allowed(meta.target(), *meta.level())
+        }))
         .init();
     match run(args) {
         Ok(code) => code,
@@ -26,17 +34,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Caps the AWS SDK's and its HTTP stack's logs at `warn` whatever RUST_LOG says: at debug and
-/// trace they print request and response bodies, which carry tokens and client secrets.
-fn quiet_sdk(mut filter: tracing_subscriber::EnvFilter) -> tracing_subscriber::EnvFilter {
-    for target in aws_sso_tray::core::SECRET_BEARING_LOG_TARGETS {
-        if let Ok(d) = format!("{target}=warn").parse() {
-            filter = filter.add_directive(d);
-        }
-    }
-    filter
 }
 
 fn run(args: Cli) -> anyhow::Result<ExitCode> {
@@ -81,6 +78,8 @@ fn run(args: Cli) -> anyhow::Result<ExitCode> {
             })
         }))),
     };
+    // A silent renewal between its grant and its write must finish, or its new token is lost.
+    runtime.block_on(logins.renewals_finished(Duration::from_secs(10)));
     // Blocking stdin reads must not hold the process open after the protocol ended.
     runtime.shutdown_timeout(Duration::from_millis(100));
     result

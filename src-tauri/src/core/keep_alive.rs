@@ -195,6 +195,10 @@ pub async fn run(current: impl Fn() -> Option<Arc<Context>>, on_event: impl Fn(E
                         expires_at,
                     });
                 }
+                // Someone else is renewing or signing in (or the app is stopping): not a failure.
+                Err(
+                    crate::core::Error::RefreshInProgress { .. } | crate::core::Error::ShuttingDown,
+                ) => {}
                 Err(e) => {
                     let gave_up = schedule.record(d, false, now);
                     on_event(Event::Failed {

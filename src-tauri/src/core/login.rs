@@ -164,9 +164,14 @@ pub fn opener_env(vars: impl Iterator<Item = (OsString, OsString)>) -> Vec<(OsSt
     env
 }
 
-/// Whether `url` may be opened as a sign-in link: `https` on an AWS sign-in host (IAM Identity
-/// Center's device page, its OIDC `authorize` endpoint, an access portal), or on the OIDC endpoint
-/// this app was configured with (`AWS_ENDPOINT_URL_SSO_OIDC`).
+/// Whether `url` may be opened as a sign-in link: `https` on a host IAM Identity Center signs in
+/// on, and nothing broader (S3, API Gateway and load balancer names end in `.amazonaws.com` too,
+/// and anyone can serve a page there):
+/// - `device.sso.<region>.amazonaws.com` (device flow), `oidc[-fips].<region>.amazonaws.com` (PKCE's
+///   `authorize`), and their `.amazonaws.com.cn` forms;
+/// - an access portal: `<name>.awsapps.com` / `.awsapps.cn`, or `<name>.portal.<region>.app.aws`;
+/// - or the origin of the OIDC endpoint this app was configured with (`AWS_ENDPOINT_URL_SSO_OIDC`)
+///   when it is `https` or on this machine's loopback.
 pub fn is_sign_in_link(url: &str, oidc_endpoint: Option<&str>) -> bool {
     fn origin(u: &str) -> Option<(&str, &str)> {
         let (scheme, rest) = u.split_once("://")?;
@@ -179,25 +184,37 @@ pub fn is_sign_in_link(url: &str, oidc_endpoint: Option<&str>) -> bool {
     let Some((scheme, host_port)) = origin(url) else {
         return false;
     };
-    if oidc_endpoint.and_then(origin) == Some((scheme, host_port)) {
-        return true;
+    if let Some((e_scheme, e_host)) = oidc_endpoint.and_then(origin) {
+        let loopback = ["127.0.0.1", "[::1]", "localhost"]
+            .iter()
+            .any(|h| e_host == *h || e_host.starts_with(&format!("{h}:")));
+        if (e_scheme, e_host) == (scheme, host_port) && (scheme == "https" || loopback) {
+            return true;
+        }
     }
     let host = host_port.to_ascii_lowercase();
-    const AWS_SUFFIXES: &[&str] = &[
-        ".amazonaws.com",
-        ".amazonaws.com.cn",
-        ".awsapps.com",
-        ".awsapps.cn",
-        ".amazonaws-us-gov.com",
-    ];
-    scheme == "https"
-        && !host.contains(':')
-        && AWS_SUFFIXES
-            .iter()
-            .any(|s| host.ends_with(s) && host.len() > s.len())
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+    if scheme != "https" || host.contains(':') {
+        return false;
+    }
+    let labels: Vec<&str> = host.split('.').collect();
+    let word = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    };
+    if !labels.iter().all(|l| word(l)) {
+        return false;
+    }
+    match labels.as_slice() {
+        ["device", "sso", _region, "amazonaws", "com"]
+        | ["device", "sso", _region, "amazonaws", "com", "cn"] => true,
+        ["oidc" | "oidc-fips", _region, "amazonaws", "com"]
+        | ["oidc" | "oidc-fips", _region, "amazonaws", "com", "cn"] => true,
+        [_name, "awsapps", "com" | "cn"] => true,
+        [_name, "portal", _region, "app", "aws"] => true,
+        _ => false,
+    }
 }
 
 /// Opens a checked sign-in link with the fixed opener and a minimal environment. `Err` says why
@@ -306,11 +323,30 @@ pub struct LoginRunner {
     /// The CLI found and checked, with its version, for as long as its file is unchanged.
     cli: tokio::sync::Mutex<Option<Cli>>,
     /// Process groups of running logins, so a shutdown can end them all at once.
-    running: Arc<Mutex<HashSet<u32>>>,
+    running: Arc<Mutex<Running>>,
     slots: tokio::sync::Semaphore,
     closed: AtomicBool,
     /// Renewed tokens whose file could not be written yet (see [`crate::core::silent_refresh`]).
     pub unwritten: crate::core::silent_refresh::Unwritten,
+    /// Silent renewals in flight, which a shutdown waits for (see [`LoginRunner::renewals_finished`]).
+    renewals: Arc<tokio::sync::watch::Sender<usize>>,
+}
+
+/// The process groups of running CLI processes, and whether a shutdown began: decided under one
+/// lock, so a process started during a shutdown is ended at once instead of missed.
+#[derive(Default)]
+pub struct Running {
+    closed: bool,
+    groups: HashSet<u32>,
+}
+
+/// Counts one renewal in flight until dropped.
+pub struct RenewalGuard(Arc<tokio::sync::watch::Sender<usize>>);
+
+impl Drop for RenewalGuard {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
 }
 
 impl Default for LoginRunner {
@@ -322,6 +358,7 @@ impl Default for LoginRunner {
             slots: tokio::sync::Semaphore::new(MAX_CONCURRENT_LOGINS),
             closed: AtomicBool::new(false),
             unwritten: Default::default(),
+            renewals: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
     }
 }
@@ -339,6 +376,37 @@ impl LoginRunner {
         is_fresh: impl Fn() -> bool,
         options: &LoginOptions,
     ) -> Result<LoginOutcome> {
+        self.login_with(
+            paths,
+            key,
+            target,
+            token_file,
+            is_fresh,
+            options,
+            || async { Ok(()) },
+        )
+        .await
+    }
+
+    /// [`LoginRunner::login`], running `before` (a sign-out) once everything the login needs is
+    /// in place, under the session's locks, right before the CLI starts.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn login_with<Fut: std::future::Future<Output = Result<()>>>(
+        &self,
+        paths: &Paths,
+        key: &str,
+        target: &LoginTarget,
+        token_file: &Path,
+        is_fresh: impl Fn() -> bool,
+        options: &LoginOptions,
+        before: impl FnOnce() -> Fut,
+    ) -> Result<LoginOutcome> {
+        // The slot first: waiting for one must not count against the session lock's bound.
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| Error::ShuttingDown)?;
         let wait = options.timeout.saturating_add(LOCK_GRACE);
         let ran = self
             .exclusive(paths, key, token_file, is_fresh, wait, || async {
@@ -346,14 +414,9 @@ impl LoginRunner {
                     return Err(failed);
                 }
                 crate::core::sso_cache::check_private(paths, token_file)?;
-                let _slot = self
-                    .slots
-                    .acquire()
-                    .await
-                    .map_err(|_| Error::ShuttingDown)?;
-                self.check_open()?;
                 let version_timeout = options.timeout.min(VERSION_TIMEOUT);
                 let cli = self.cli(paths, version_timeout).await?;
+                before().await?;
                 self.check_open()?;
                 let result = run_login(&cli, paths, target, &self.running, options).await;
                 // A login ended by a shutdown did not fail: nothing to hold back the next one.
@@ -415,6 +478,19 @@ impl LoginRunner {
         work().await.map(Some)
     }
 
+    /// Notes a silent renewal in flight for as long as the guard lives.
+    pub fn renewal_started(&self) -> RenewalGuard {
+        self.renewals.send_modify(|n| *n += 1);
+        RenewalGuard(self.renewals.clone())
+    }
+
+    /// Waits (at most `max`) until no silent renewal is in flight: one stopped between its grant
+    /// and its write would lose the new token, the old one being spent already.
+    pub async fn renewals_finished(&self, max: Duration) {
+        let mut rx = self.renewals.subscribe();
+        let _ = tokio::time::timeout(max, rx.wait_for(|n| *n == 0)).await;
+    }
+
     /// The CLI to run: found and checked once, again when its file changes (an upgrade).
     async fn cli(&self, paths: &Paths, version_timeout: Duration) -> Result<Cli> {
         let mut known = self.cli.lock().await;
@@ -431,7 +507,11 @@ impl LoginRunner {
     pub fn shutdown(&self) {
         self.closed.store(true, Ordering::SeqCst);
         self.slots.close();
-        let groups: Vec<u32> = lock(&self.running).drain().collect();
+        let groups: Vec<u32> = {
+            let mut running = lock(&self.running);
+            running.closed = true;
+            running.groups.drain().collect()
+        };
         for g in groups {
             kill_group(g);
         }
@@ -581,7 +661,7 @@ fn parse_version(v: &str) -> Option<(u32, u32, u32)> {
 
 async fn find_cli(
     paths: &Paths,
-    running: &Arc<Mutex<HashSet<u32>>>,
+    running: &Arc<Mutex<Running>>,
     version_timeout: Duration,
 ) -> Result<Cli> {
     let candidate = paths
@@ -655,7 +735,7 @@ fn interpreter_of(script: &Path) -> Option<PathBuf> {
 async fn check_cli_version(
     cli: &Path,
     paths: &Paths,
-    running: &Arc<Mutex<HashSet<u32>>>,
+    running: &Arc<Mutex<Running>>,
     timeout: Duration,
 ) -> Result<(u32, u32, u32)> {
     let mut cmd = command(cli, paths);
@@ -739,7 +819,7 @@ async fn run_login(
     cli: &Cli,
     paths: &Paths,
     target: &LoginTarget,
-    running: &Arc<Mutex<HashSet<u32>>>,
+    running: &Arc<Mutex<Running>>,
     options: &LoginOptions,
 ) -> Result<()> {
     let timeout = options.timeout;
@@ -948,12 +1028,21 @@ pub fn safe_error_line(stderr: &str) -> Option<String> {
 /// unless disarmed after a normal exit; registered in the runner meanwhile for [`LoginRunner::shutdown`].
 struct GroupGuard {
     pid: Option<u32>,
-    running: Arc<Mutex<HashSet<u32>>>,
+    running: Arc<Mutex<Running>>,
 }
 
 impl GroupGuard {
-    fn new(pid: Option<u32>, running: &Arc<Mutex<HashSet<u32>>>) -> Self {
-        lock(running).extend(pid);
+    fn new(pid: Option<u32>, running: &Arc<Mutex<Running>>) -> Self {
+        let mut r = lock(running);
+        if r.closed {
+            // Started while shutting down: ended now, not missed.
+            if let Some(pid) = pid {
+                kill_group(pid);
+            }
+        } else {
+            r.groups.extend(pid);
+        }
+        drop(r);
         GroupGuard {
             pid,
             running: running.clone(),
@@ -962,7 +1051,7 @@ impl GroupGuard {
 
     fn disarm(mut self) {
         if let Some(pid) = self.pid.take() {
-            lock(&self.running).remove(&pid);
+            lock(&self.running).groups.remove(&pid);
         }
     }
 }
@@ -970,7 +1059,7 @@ impl GroupGuard {
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         if let Some(pid) = self.pid.take() {
-            lock(&self.running).remove(&pid);
+            lock(&self.running).groups.remove(&pid);
             kill_group(pid);
         }
     }
@@ -1194,10 +1283,15 @@ mod tests {
             "https://oidc.eu-west-1.amazonaws.com/authorize?response_type=code&client_id=x",
             "https://d-123.awsapps.com/start/#/",
             "https://oidc.cn-north-1.amazonaws.com.cn/authorize?x",
+            "https://ssoins-7223abcd.portal.us-east-1.app.aws/",
+            "https://oidc-fips.us-gov-west-1.amazonaws.com/authorize?x",
         ] {
             assert!(is_sign_in_link(ok, None), "{ok}");
         }
         for bad in [
+            "https://evil.s3.amazonaws.com/login.html",
+            "https://abc123.execute-api.us-east-1.amazonaws.com/prod",
+            "https://x.y.awsapps.com/start",
             "http://device.sso.us-east-1.amazonaws.com/",
             "https://amazonaws.com.evil.example/",
             "https://evil.example/?x=.amazonaws.com",
@@ -1217,6 +1311,11 @@ mod tests {
         assert!(!is_sign_in_link(
             "http://127.0.0.1:9999/authorize?x",
             Some("http://127.0.0.1:4321")
+        ));
+        // A plain-http endpoint elsewhere is no reason to open its links.
+        assert!(!is_sign_in_link(
+            "http://proxy.example:8080/authorize?x",
+            Some("http://proxy.example:8080")
         ));
     }
 

@@ -42,6 +42,7 @@ pub const SECRET_BEARING_LOG_TARGETS: &[&str] = &[
     "aws_smithy_types",
     "aws_smithy_json",
     "aws_sdk_ssooidc",
+    "aws_sdk_sso",
     "aws_runtime",
     "aws_config",
     "hyper",
@@ -49,6 +50,18 @@ pub const SECRET_BEARING_LOG_TARGETS: &[&str] = &[
     "h2",
     "rustls",
 ];
+
+/// Whether an event of `target` at `level` may be logged: the targets above only at `warn` and
+/// `error`, whatever the log filter asks for.
+pub fn log_allowed(target: &str, level: tracing::Level) -> bool {
+    let capped = SECRET_BEARING_LOG_TARGETS.iter().any(|t| {
+        target
+            .strip_prefix(t)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+    });
+    // tracing orders levels by verbosity: TRACE is the greatest.
+    !capped || level <= tracing::Level::WARN
+}
 
 /// What every front holds: where things are, the user's settings, and the one login runner.
 pub struct Context {
@@ -85,12 +98,38 @@ impl Context {
     pub fn inventory(&self) -> Inventory {
         let now = time::OffsetDateTime::now_utc();
         let mut inv = Inventory::build(&self.paths, &self.settings, now);
-        let mut log = session_log::SessionLog::load(&self.paths);
-        inv.apply_session_log(&mut log, &self.settings, now);
-        if let Err(e) = log.save() {
-            tracing::warn!("cannot record sign-in sessions: {e}");
-        }
+        session_log::SessionLog::edit(&self.paths, |log| {
+            inv.apply_session_log(log, &self.settings, now)
+        });
         inv.diagnostics.extend(self.settings_problem.clone());
         inv
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing::Level;
+
+    #[test]
+    fn the_sdk_logs_only_warnings_and_errors() {
+        // Issue 12 #4 (and review): a sub-module directive such as
+        // `aws_smithy_runtime::client::orchestrator=trace` outranked a per-crate cap.
+        for target in [
+            "aws_smithy_runtime",
+            "aws_smithy_runtime::client::orchestrator",
+            "hyper_util::client",
+        ] {
+            assert!(!log_allowed(target, Level::TRACE), "{target}");
+            assert!(!log_allowed(target, Level::DEBUG), "{target}");
+            assert!(!log_allowed(target, Level::INFO), "{target}");
+            assert!(log_allowed(target, Level::WARN), "{target}");
+            assert!(log_allowed(target, Level::ERROR), "{target}");
+        }
+        assert!(log_allowed("aws_sso_tray::core::login", Level::TRACE));
+        assert!(
+            log_allowed("hyperion", Level::TRACE),
+            "a prefix of a name is not the crate"
+        );
     }
 }

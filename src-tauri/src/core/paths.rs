@@ -27,10 +27,10 @@ pub struct Paths {
     pub opener_env: Vec<(OsString, OsString)>,
     /// A browser can be shown here: a display on Linux and other Unix desktops; always on macOS and Windows.
     pub has_browser: bool,
-    /// SSO OIDC endpoint override: `AWS_ENDPOINT_URL_SSO_OIDC`, else `AWS_ENDPOINT_URL` (the SDK's
-    /// standard variables), for private endpoints and tests.
+    /// SSO OIDC endpoint override: `AWS_ENDPOINT_URL_SSO_OIDC` (the SDK's standard variable), for
+    /// private endpoints and tests. The `aws` child does not get it (its environment is allow-listed).
     pub oidc_endpoint: Option<String>,
-    /// SSO portal endpoint override (`AWS_ENDPOINT_URL_SSO`, else `AWS_ENDPOINT_URL`), for sign-out.
+    /// SSO portal endpoint override (`AWS_ENDPOINT_URL_SSO`), for sign-out.
     pub sso_endpoint: Option<String>,
 }
 
@@ -87,12 +87,14 @@ impl Paths {
             } else {
                 !ssh
             },
-            oidc_endpoint: ["AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL"]
-                .iter()
-                .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty())),
-            sso_endpoint: ["AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL"]
-                .iter()
-                .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty())),
+            // Only the service-specific variables: the generic AWS_ENDPOINT_URL usually points at a
+            // local emulator (LocalStack, moto), which must not receive refresh tokens.
+            oidc_endpoint: std::env::var("AWS_ENDPOINT_URL_SSO_OIDC")
+                .ok()
+                .filter(|v| !v.trim().is_empty()),
+            sso_endpoint: std::env::var("AWS_ENDPOINT_URL_SSO")
+                .ok()
+                .filter(|v| !v.trim().is_empty()),
             home,
         }
     }

@@ -110,12 +110,8 @@ pub async fn refresh(
 /// What [`ensure`] found or did.
 #[derive(Debug)]
 pub enum Ensured {
-    /// Valid beyond the threshold; nothing was run.
-    AlreadyValid {
-        profile: String,
-        sso_session: Option<String>,
-        expires_at: OffsetDateTime,
-    },
+    /// Valid beyond the threshold; nothing was run. In the shape of a successful refresh.
+    AlreadyValid(RefreshReply),
     /// Renewed silently or signed in (the reply says which).
     Refreshed(RefreshReply),
 }
@@ -139,7 +135,7 @@ pub async fn ensure(
         }
         (None, None) => return Err(Error::NothingNamed),
     };
-    let (plan, status) = {
+    let (plan, status, end) = {
         let name = name.clone();
         blocking(ctx, move |ctx| {
             let plan = plan(&ctx, &name)?;
@@ -150,18 +146,34 @@ pub async fn ensure(
                 ctx.settings.expiring_threshold(),
                 &mut Vec::new(),
             );
-            Ok((plan, status))
+            let length = ctx.settings.session_length(&plan.key);
+            let end = SessionLog::load(&ctx.paths).end_of(&plan.key, length);
+            Ok((plan, status, end))
         })
         .await?
     };
     if let (TokenState::Valid, Some(expires_at), false) =
         (status.state, status.expires_at, options.fresh)
     {
-        return Ok(Ensured::AlreadyValid {
-            profile: name,
+        let (session_ends_at, estimated) = match (status.refreshable, end) {
+            (false, _) => (Some(expires_at), false),
+            (true, Some(end)) => (Some(end.at), end.estimated),
+            (true, None) => (None, false),
+        };
+        return Ok(Ensured::AlreadyValid(RefreshReply {
+            success: true,
+            profile: Some(name),
+            profile_source: Some(match profile {
+                Some(_) => ProfileOrigin::Parameter,
+                None => ProfileOrigin::McpConfig,
+            }),
             sso_session: plan.info.sso_session,
-            expires_at,
-        });
+            expires_at: Some(sso_cache::format_time(expires_at)),
+            method: None,
+            session_ends_at: session_ends_at.map(sso_cache::format_time),
+            session_ends_at_estimated: estimated,
+            message: "The session is valid; nothing was done.".into(),
+        }));
     }
     refresh_profile(ctx, &name, options)
         .await
@@ -245,8 +257,26 @@ async fn refresh_profile(
     let is_fresh = || current().state < TokenState::Expired;
 
     if options.fresh {
-        sign_out(ctx, key, info.region.as_deref()).await?;
+        // Nothing is given up unless the sign-in that follows can reach the user.
+        if !ctx.paths.has_browser && options.login.on_prompt.is_none() {
+            return Err(Error::SignOutFailed {
+                session: key.to_owned(),
+                reason: "there is no browser on this machine and no one to show the sign-in link to; run `aws-sso-tray refresh --fresh` in a terminal".into(),
+            });
+        }
+        // The portal refuses a sign-out with an expired access token: renew it first if it can be.
+        let token = current();
+        if let (TokenState::Expired, true, Some(session), Some(region)) = (
+            token.state,
+            token.refreshable,
+            &info.sso_session,
+            &info.region,
+        ) {
+            let _ = silent_refresh::renew(ctx, session, region).await;
+        }
     }
+    // Whether the sign-out of a fresh session ended the session on the server.
+    let session_reset = std::sync::atomic::AtomicBool::new(false);
     // The refresh token first: no browser, no user. Only sso-session profiles have one.
     let silent = match (&info.sso_session, &info.region) {
         _ if options.fresh => Err(Error::SilentRefreshUnavailable {
@@ -281,17 +311,36 @@ async fn refresh_profile(
                 timeout: ctx.settings.login_timeout(),
                 ..options.login.clone()
             };
-            let outcome = ctx
-                .logins
-                .login(
-                    &ctx.paths,
-                    key,
-                    &target,
-                    &token_file,
-                    is_fresh,
-                    &login_options,
-                )
-                .await?;
+            let outcome = if options.fresh {
+                // The sign-out runs under the session's locks, once the login is sure to start;
+                // nobody else's sign-in counts as this one.
+                ctx.logins
+                    .login_with(
+                        &ctx.paths,
+                        key,
+                        &target,
+                        &token_file,
+                        || false,
+                        &login_options,
+                        || async {
+                            let reset = sign_out(ctx, key, info.region.as_deref()).await?;
+                            session_reset.store(reset, std::sync::atomic::Ordering::SeqCst);
+                            Ok(())
+                        },
+                    )
+                    .await?
+            } else {
+                ctx.logins
+                    .login(
+                        &ctx.paths,
+                        key,
+                        &target,
+                        &token_file,
+                        is_fresh,
+                        &login_options,
+                    )
+                    .await?
+            };
             (outcome, Method::Browser)
         }
     };
@@ -319,18 +368,16 @@ async fn refresh_profile(
     let end = {
         let (key, length) = (key.to_owned(), ctx.settings.session_length(key));
         let signed_in = method == Method::Browser && outcome == LoginOutcome::LoggedIn;
-        let fresh = options.fresh;
+        let fresh = session_reset.load(std::sync::atomic::Ordering::SeqCst);
         blocking(ctx, move |ctx| {
-            let mut log = SessionLog::load(&ctx.paths);
-            match (fresh, signed_in) {
-                (true, true) => log.fresh(&key, now()),
-                (false, true) => log.signed_in(&key, now(), length),
-                _ => {}
-            }
-            if let Err(e) = log.save() {
-                tracing::warn!("cannot record the sign-in: {e}");
-            }
-            Ok(log.end_of(&key, length))
+            Ok(SessionLog::edit(&ctx.paths, |log| {
+                match (fresh, signed_in) {
+                    (true, true) => log.fresh(&key, now()),
+                    (false, true) => log.signed_in(&key, now(), length),
+                    _ => {}
+                }
+                log.end_of(&key, length)
+            }))
         })
         .await?
     };
@@ -357,10 +404,14 @@ async fn refresh_profile(
             "The {what} was just refreshed by another caller; the token is valid until {expires}. Retry the failed AWS call."
         ),
     };
-    let message = match (options.fresh, session_ends_at) {
-        (true, Some(end)) => format!(
+    let reset = session_reset.load(std::sync::atomic::Ordering::SeqCst);
+    let message = match (options.fresh, reset, session_ends_at) {
+        (true, true, Some(end)) => format!(
             "{message} A fresh sign-in session started; a browser sign-in will be needed again at about {}.",
             sso_cache::format_time(end)
+        ),
+        (true, false, _) => format!(
+            "{message} The old session could not be ended on the server (its token was no longer accepted), so the new sign-in may keep its end."
         ),
         _ => message,
     };
@@ -380,7 +431,9 @@ async fn refresh_profile(
 /// Ends the sign-in session of `key` on the server (the SSO portal's `Logout`, with the cached
 /// access token) and removes its token file, as `aws sso logout` does. A session that is already
 /// over, or a token that is gone, needs no sign-out.
-async fn sign_out(ctx: &Arc<Context>, key: &str, region: Option<&str>) -> Result<()> {
+/// Returns whether the session was ended on the server (`false`: no token to sign out with, or
+/// the portal no longer accepted it, so the session may go on).
+async fn sign_out(ctx: &Arc<Context>, key: &str, region: Option<&str>) -> Result<bool> {
     let token_file = sso_cache::token_path(&ctx.paths.sso_cache_dir(), key);
     sso_cache::check_private(&ctx.paths, &token_file)?;
     let access_token = {
@@ -397,17 +450,18 @@ async fn sign_out(ctx: &Arc<Context>, key: &str, region: Option<&str>) -> Result
         })
         .await?
     };
-    if let (Some(token), Some(region)) = (access_token, region) {
-        crate::core::sign_out::logout(&ctx.paths, region, token)
+    let reset = match (access_token, region) {
+        (Some(token), Some(region)) => crate::core::sign_out::logout(&ctx.paths, region, token)
             .await
             .map_err(|reason| Error::SignOutFailed {
                 session: key.to_owned(),
                 reason,
-            })?;
-    }
+            })?,
+        _ => false,
+    };
     match std::fs::remove_file(&token_file) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Ok(()) => Ok(reset),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(reset),
         Err(e) => Err(Error::io(&token_file, e)),
     }
 }

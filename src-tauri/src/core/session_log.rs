@@ -61,7 +61,30 @@ pub struct SessionLog {
     changed: bool,
 }
 
+/// One writer of the log at a time in this process (the file lock orders processes).
+static WRITERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 impl SessionLog {
+    /// Reads the log, lets `change` work on it, and writes it back if anything changed, holding
+    /// the log's lock throughout so that no other writer's update (another thread, the tray, an
+    /// MCP server, a CLI run) is lost. When the lock or the write fails, `change` still runs on
+    /// what could be read, and the problem is logged: the log only holds estimates.
+    pub fn edit<T>(paths: &Paths, change: impl FnOnce(&mut SessionLog) -> T) -> T {
+        let _in_process = WRITERS.lock().unwrap_or_else(|e| e.into_inner());
+        let lock = lock_file(paths);
+        if let Err(e) = &lock {
+            tracing::warn!("cannot lock the sign-in session log: {e}");
+        }
+        let mut log = SessionLog::load(paths);
+        let out = change(&mut log);
+        if lock.is_ok() {
+            if let Err(e) = log.save() {
+                tracing::warn!("cannot record sign-in sessions: {e}");
+            }
+        }
+        out
+    }
+
     /// Reads the log; a missing or unreadable one starts empty (it only holds estimates).
     pub fn load(paths: &Paths) -> SessionLog {
         let path = paths.state_dir.join("sessions.json");
@@ -97,6 +120,21 @@ impl SessionLog {
         let before = entry.clone();
         change(entry);
         self.changed |= *entry != before;
+    }
+
+    /// This app renewed `key`'s token silently: it is usable, and its session is not over (a
+    /// refusal noted earlier was a rival's spent token, or the session was longer than the
+    /// estimate, which is then unknown again). Not a sign-in: the session's start stays.
+    pub fn renewed(&mut self, key: &str, now: OffsetDateTime, length: Duration) {
+        let now_s = now.unix_timestamp();
+        self.update(key, |e| {
+            e.ended_at = None;
+            if e.signed_in_at.is_some() && !lasts(e, now_s, length) {
+                e.signed_in_at = None;
+                e.observed = false;
+            }
+            e.last_usable = Some(true);
+        });
     }
 
     /// This app ran a browser sign-in for `key`. It starts a new session unless the recorded one
@@ -164,6 +202,24 @@ impl SessionLog {
             estimated: true,
         })
     }
+}
+
+/// The log's lock file, locked (released when the file is closed).
+fn lock_file(paths: &Paths) -> std::io::Result<std::fs::File> {
+    let mut dirs = std::fs::DirBuilder::new();
+    dirs.recursive(true);
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        dirs.mode(0o700);
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
+    dirs.create(&paths.state_dir)?;
+    let file = options.open(paths.state_dir.join("sessions.lock"))?;
+    file.lock()?;
+    Ok(file)
 }
 
 /// The recorded session still lasts at `now`: not refused, and started less than `length` ago.
@@ -273,5 +329,54 @@ mod tests {
         std::fs::write(paths.state_dir.join("sessions.json"), "{nope").unwrap();
         let log = SessionLog::load(&paths);
         assert_eq!(log.end_of("corp", EIGHT_HOURS), None);
+    }
+
+    #[test]
+    fn a_renewal_is_no_sign_in_and_proves_the_session_lasts() {
+        // Review of issue 11: this app's own silent renewal after a sleep looked like another
+        // tool's sign-in (unusable, then usable), and a refusal noted once was never cleared.
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = SessionLog::load(&Paths::under(dir.path()));
+        let t = datetime!(2026-11-22 09:00:00 UTC);
+        log.signed_in("corp", t, EIGHT_HOURS);
+        log.observe("corp", false, t + time::Duration::hours(2), EIGHT_HOURS);
+        log.renewed("corp", t + time::Duration::hours(2), EIGHT_HOURS);
+        log.observe("corp", true, t + time::Duration::hours(2), EIGHT_HOURS);
+        assert_eq!(
+            log.end_of("corp", EIGHT_HOURS).unwrap().at,
+            datetime!(2026-11-22 17:00:00 UTC),
+            "the start stays"
+        );
+        log.ended("corp", t + time::Duration::hours(3));
+        log.renewed("corp", t + time::Duration::hours(3), EIGHT_HOURS);
+        assert!(
+            log.end_of("corp", EIGHT_HOURS).unwrap().estimated,
+            "refusal cleared"
+        );
+        // Renewed after the estimated end: the session is longer than thought, so unknown.
+        log.renewed("corp", t + time::Duration::hours(9), EIGHT_HOURS);
+        assert_eq!(log.end_of("corp", EIGHT_HOURS), None);
+    }
+
+    #[test]
+    fn concurrent_editors_lose_no_update() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::under(dir.path());
+        let t = datetime!(2026-11-22 09:00:00 UTC);
+        std::thread::scope(|s| {
+            for i in 0..8 {
+                let paths = &paths;
+                s.spawn(move || {
+                    SessionLog::edit(paths, |log| log.signed_in(&format!("s{i}"), t, EIGHT_HOURS))
+                });
+            }
+        });
+        let log = SessionLog::load(&paths);
+        for i in 0..8 {
+            assert!(
+                log.end_of(&format!("s{i}"), EIGHT_HOURS).is_some(),
+                "s{i} lost"
+            );
+        }
     }
 }

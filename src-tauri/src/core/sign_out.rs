@@ -11,8 +11,10 @@ use crate::core::paths::Paths;
 
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Calls `Logout` with `access_token` in the session's `region`. `Err` says why, in fixed words.
-pub async fn logout(paths: &Paths, region: &str, access_token: String) -> Result<(), String> {
+/// Calls `Logout` with `access_token` in the session's `region`: `Ok(true)` when the session was
+/// ended, `Ok(false)` when the portal no longer accepted the token (401), so the session may go
+/// on. `Err` says why it failed otherwise, in fixed words.
+pub async fn logout(paths: &Paths, region: &str, access_token: String) -> Result<bool, String> {
     let mut config = aws_sdk_sso::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()));
@@ -22,9 +24,9 @@ pub async fn logout(paths: &Paths, region: &str, access_token: String) -> Result
     let client = aws_sdk_sso::Client::from_conf(config.build());
     let call = client.logout().access_token(access_token).send();
     match tokio::time::timeout(CALL_TIMEOUT, call).await {
-        Ok(Ok(_)) => Ok(()),
-        // The token is no longer accepted: the session is over already, which is what was wanted.
-        Ok(Err(SdkError::ServiceError(se))) if se.raw().status().as_u16() == 401 => Ok(()),
+        Ok(Ok(_)) => Ok(true),
+        // An expired token is refused even while its session lasts: the session was not ended.
+        Ok(Err(SdkError::ServiceError(se))) if se.raw().status().as_u16() == 401 => Ok(false),
         Ok(Err(SdkError::ServiceError(_))) => Err("the SSO portal refused the sign-out".into()),
         Ok(Err(SdkError::DispatchFailure(_) | SdkError::TimeoutError(_))) | Err(_) => {
             Err("the SSO portal could not be reached".into())

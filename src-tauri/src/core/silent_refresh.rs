@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_ssooidc::config::{BehaviorVersion, Region};
@@ -106,7 +106,21 @@ impl Unwritten {
 
 /// Renews sso-session `session` (its token file keyed by the session name) under the session's
 /// lock. `Ok(None)`: another caller renewed it while this one waited.
-pub async fn renew(ctx: &Context, session: &str, region: &str) -> Result<Option<Renewed>> {
+///
+/// The renewal runs as its own task: a caller that goes away (a cancelled tool call, a signal)
+/// must not stop it between the grant, which spends the refresh token, and the write.
+pub async fn renew(ctx: &Arc<Context>, session: &str, region: &str) -> Result<Option<Renewed>> {
+    let (ctx, session, region) = (ctx.clone(), session.to_owned(), region.to_owned());
+    let guard = ctx.logins.renewal_started();
+    tokio::spawn(async move {
+        let _guard = guard;
+        renew_here(&ctx, &session, &region).await
+    })
+    .await
+    .map_err(|e| Error::io("(renewal task)", std::io::Error::other(e.to_string())))?
+}
+
+async fn renew_here(ctx: &Context, session: &str, region: &str) -> Result<Option<Renewed>> {
     let token_file = sso_cache::token_path(&ctx.paths.sso_cache_dir(), session);
     let is_fresh = || {
         let now = OffsetDateTime::now_utc();
@@ -122,7 +136,8 @@ pub async fn renew(ctx: &Context, session: &str, region: &str) -> Result<Option<
     };
     // A stopped holder must not block us for good: two calls' worth, then "in progress".
     let wait = CALL_TIMEOUT * 2 + RIVAL_WRITE_GRACE;
-    ctx.logins
+    let result = ctx
+        .logins
         .exclusive(&ctx.paths, session, &token_file, is_fresh, wait, || {
             renew_locked(
                 &ctx.paths,
@@ -132,7 +147,19 @@ pub async fn renew(ctx: &Context, session: &str, region: &str) -> Result<Option<
                 |g| create_token(&ctx.paths, region, g),
             )
         })
-        .await
+        .await;
+    if let Ok(Some(_)) = &result {
+        // A renewal (ours or the CLI's) is no sign-in, and proves the session still lasts.
+        let (paths, key) = (ctx.paths.clone(), session.to_owned());
+        let length = ctx.settings.session_length(session);
+        let _ = tokio::task::spawn_blocking(move || {
+            SessionLog::edit(&paths, |log| {
+                log.renewed(&key, OffsetDateTime::now_utc(), length)
+            })
+        })
+        .await;
+    }
+    result
 }
 
 /// The secrets a renewal sends; owned only for the length of the call.
@@ -267,11 +294,9 @@ where
                         // No rival took it: the sign-in session itself is over.
                         let (paths, session) = (paths.clone(), session.to_owned());
                         let _ = tokio::task::spawn_blocking(move || {
-                            let mut log = SessionLog::load(&paths);
-                            log.ended(&session, OffsetDateTime::now_utc());
-                            if let Err(e) = log.save() {
-                                tracing::warn!("cannot record the end of a session: {e}");
-                            }
+                            SessionLog::edit(&paths, |log| {
+                                log.ended(&session, OffsetDateTime::now_utc())
+                            })
                         })
                         .await;
                     }
@@ -341,7 +366,7 @@ fn unsaved(session: &str, e: &Error) -> Error {
     rejected(
         session,
         format!(
-            "the new token could not be saved ({}); it is kept in memory and written at the next attempt",
+            "the new token could not be saved ({}); this process keeps it in memory and writes it at its next attempt, but once it exits the token is lost and a browser sign-in is needed",
             io_reason(e)
         ),
     )
@@ -504,7 +529,7 @@ mod tests {
         let err = renew_locked(&paths, &unwritten, "lab", &file, call)
             .await
             .unwrap_err();
-        assert!(err.to_string().contains("kept in memory"), "{err}");
+        assert!(err.to_string().contains("keeps it in memory"), "{err}");
         assert!(!err.to_string().contains("refresh-secret"), "{err}");
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert_eq!(std::fs::read_to_string(&file).unwrap(), FILE);

@@ -75,8 +75,14 @@ pub fn run(ctx: Context, show: bool) -> anyhow::Result<()> {
         } if label == WINDOW => {
             end_webkit_network_process(app.clone());
         }
-        // Quit: no sign-in may outlive the tray.
-        RunEvent::Exit => app.state::<AppState>().ctx().logins.shutdown(),
+        // Quit: no sign-in may outlive the tray; a renewal between grant and write finishes.
+        RunEvent::Exit => {
+            let logins = app.state::<AppState>().ctx().logins.clone();
+            logins.shutdown();
+            tauri::async_runtime::block_on(
+                logins.renewals_finished(std::time::Duration::from_secs(10)),
+            );
+        }
         _ => {}
     });
     Ok(())

@@ -84,7 +84,16 @@ impl Notifier {
                     continue;
                 }
                 let when = local_time(end, s.token.session_ends_at_estimated);
-                let (summary, body) = if end <= now {
+                let (summary, body) = if end <= now && s.token.session_ends_at_estimated {
+                    (
+                        format!("AWS SSO session {label} may need a sign-in"),
+                        format!(
+                            "Its sign-in session was estimated to end at {when}; MCP servers using {} \
+                             fail once it has. Sign in again, or start a fresh session.",
+                            profiles(s)
+                        ),
+                    )
+                } else if end <= now {
                     (
                         format!("AWS SSO session {label} needs a sign-in"),
                         format!(

@@ -14,7 +14,9 @@ import secrets
 from conftest import (LEGACY_START_URL, SCOPES, SESSION, START_URL, cache_name, iso_z,
                       mcp_errors_tuple, mcp_session, registration_cache_name, run_async, structured)
 
-TRACE = {"RUST_LOG": "trace"}
+# Everything at trace, and the SDK's own modules named too: a more specific directive must not
+# get around the binary's cap on them.
+TRACE = {"RUST_LOG": "trace,aws_smithy_runtime::client::orchestrator=trace,hyper_util::client=trace"}
 # Our own trace lines: proof that trace logging was on (any stderr at all proves nothing).
 # (A line is "LEVEL [span: ...]target: message".)
 OWN_TRACE = re.compile(r"TRACE (\S+: )*aws_sso_tray::")

@@ -61,7 +61,7 @@ def sign_in(lab, mock) -> tuple[dict, dt.datetime]:
     logins = mock.logins
     res, reply = refresh(lab)
     at = now_utc()
-    assert res.returncode == 0, (reply, res.stderr[-2000:])
+    assert res.returncode == 0, (reply["message"], res.stderr[-3000:], dict(mock.counts))
     assert reply["success"] is True and reply["method"] == "browser", reply
     assert mock.logins == logins + 1, "no browser sign-in ran"
     return reply, at
