@@ -206,15 +206,15 @@ pub fn is_sign_in_link(url: &str, oidc_endpoint: Option<&str>) -> bool {
     if !labels.iter().all(|l| word(l)) {
         return false;
     }
-    match labels.as_slice() {
-        ["device", "sso", _region, "amazonaws", "com"]
-        | ["device", "sso", _region, "amazonaws", "com", "cn"] => true,
-        ["oidc" | "oidc-fips", _region, "amazonaws", "com"]
-        | ["oidc" | "oidc-fips", _region, "amazonaws", "com", "cn"] => true,
-        [_name, "awsapps", "com" | "cn"] => true,
-        [_name, "portal", _region, "app", "aws"] => true,
-        _ => false,
-    }
+    matches!(
+        labels.as_slice(),
+        ["device", "sso", _, "amazonaws", "com"]
+            | ["device", "sso", _, "amazonaws", "com", "cn"]
+            | ["oidc" | "oidc-fips", _, "amazonaws", "com"]
+            | ["oidc" | "oidc-fips", _, "amazonaws", "com", "cn"]
+            | [_, "awsapps", "com" | "cn"]
+            | [_, "portal", _, "app", "aws"]
+    )
 }
 
 /// Opens a checked sign-in link with the fixed opener and a minimal environment. `Err` says why

@@ -509,7 +509,8 @@ def test_another_tools_sign_in_during_a_recorded_session_keeps_its_start(lab, mo
 def test_a_cli_sign_in_after_a_refused_refresh_token_is_a_new_session(lab, mock):
     """The session ended (refresh token refused) while the access token still had time left; the
     user then signs in with the AWS CLI, and this app renews with the new refresh token. The new
-    session is live: the status must not keep saying that a sign-in was needed in the past."""
+    session is live: neither the reply nor the status may say that a sign-in was needed in the
+    past (neither the refusal's time nor the old session's start + length)."""
     mock.configure(session_seconds=3)
     sign_in(lab, mock)
     time.sleep(max(0.0, mock.sessions[-1]["start"] + 3.5 - time.time()))
@@ -517,6 +518,11 @@ def test_a_cli_sign_in_after_a_refused_refresh_token_is_a_new_session(lab, mock)
     assert res.returncode == 1 and reply["success"] is False, reply
     ended = token_of(status(lab))
     assert ended["sessionEndsAtEstimated"] is False and parse_time(ended["sessionEndsAt"]) <= now_utc()
+    # As in life: the session that ended had begun a session length (8 h) ago, not 4 s ago.
+    log_path = lab.xdg_state / STATE_FILE
+    log = json.loads(log_path.read_text())
+    log["sessions"][SESSION]["signedInAt"] = int(time.time()) - 8 * 3600 - 60
+    log_path.write_text(json.dumps(log))
 
     with mock._lock:   # the old session stays over while the next one never ends
         mock.sessions[-1]["logged_out"] = True
