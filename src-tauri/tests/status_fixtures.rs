@@ -527,8 +527,8 @@ const CLIENT_SERVERS: &[ExpServer] = &[
     plain("cc-proj-plain",      "claude-code",    "project", Home("work/proj-a/.mcp.json")),
     aws("desktop-aws",          "claude-desktop", "user",    Xdg("Claude/claude_desktop_config.json"), "prod-ro", "docker_env"),
     plain("desktop-plain",      "claude-desktop", "user",    Xdg("Claude/claude_desktop_config.json")),
-    // env.AWS_PROFILE wins over env.AWS_DEFAULT_PROFILE and over --profile in args.
-    aws("cursor-user-aws",      "cursor",         "user",    Home(".cursor/mcp.json"), "dev.team", "env_aws_profile"),
+    // --profile in args wins over env.AWS_PROFILE and env.AWS_DEFAULT_PROFILE (issue 9, item 6).
+    aws("cursor-user-aws",      "cursor",         "user",    Home(".cursor/mcp.json"), "dev.team", "arg_profile"),
     plain("cursor-user-plain",  "cursor",         "user",    Home(".cursor/mcp.json")),
     aws("cursor-proj-aws",      "cursor",         "project", Home("work/proj-a/.cursor/mcp.json"), "ops@corp", "arg_profile"),
     plain("cursor-proj-plain",  "cursor",         "project", Home("work/proj-a/.cursor/mcp.json")),
