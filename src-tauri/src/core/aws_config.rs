@@ -116,8 +116,12 @@ impl AwsConfig {
         let mut config = AwsConfig::load(&paths.aws_config, diagnostics);
         match read::text(&paths.aws_credentials) {
             Ok(Some(text)) => {
-                let creds =
-                    AwsConfig::parse_kind(&paths.aws_credentials, &text, FileKind::Credentials, diagnostics);
+                let creds = AwsConfig::parse_kind(
+                    &paths.aws_credentials,
+                    &text,
+                    FileKind::Credentials,
+                    diagnostics,
+                );
                 drop(text);
                 for (name, values) in creds.profiles {
                     config.profiles.entry(name).or_default().extend(values);
@@ -229,16 +233,16 @@ impl AwsConfig {
                 .unwrap_or_default()
                 .trim()
                 .to_ascii_lowercase();
-            let value = if kind == FileKind::Credentials && !CREDENTIALS_KEPT.contains(&key.as_str())
-            {
-                String::new()
-            } else {
-                trimmed
-                    .get(split + 1..)
-                    .unwrap_or_default()
-                    .trim()
-                    .to_owned()
-            };
+            let value =
+                if kind == FileKind::Credentials && !CREDENTIALS_KEPT.contains(&key.as_str()) {
+                    String::new()
+                } else {
+                    trimmed
+                        .get(split + 1..)
+                        .unwrap_or_default()
+                        .trim()
+                        .to_owned()
+                };
             last_key_indent = Some(indent);
             if key == "sso_session" {
                 if let Some(p) = &current_profile {

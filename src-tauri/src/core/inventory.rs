@@ -142,10 +142,7 @@ impl Inventory {
         let servers: Vec<Server> = self
             .servers
             .iter()
-            .filter(|s| {
-                server.is_some_and(|n| s.name == n)
-                    || profile.is_some_and(|p| s.uses(p))
-            })
+            .filter(|s| server.is_some_and(|n| s.name == n) || profile.is_some_and(|p| s.uses(p)))
             .cloned()
             .collect();
         let mut wanted: BTreeSet<&str> = servers

@@ -132,13 +132,7 @@ async fn refresh_server(ctx: &Context, server: &str, options: RefreshOptions) ->
             let all_ok = replies.iter().all(|r| r.success);
             let parts: Vec<String> = replies
                 .iter()
-                .map(|r| {
-                    format!(
-                        "[{}] {}",
-                        r.profile.as_deref().unwrap_or("?"),
-                        r.message
-                    )
-                })
+                .map(|r| format!("[{}] {}", r.profile.as_deref().unwrap_or("?"), r.message))
                 .collect();
             RefreshReply {
                 success: all_ok,
@@ -180,9 +174,16 @@ async fn refresh_profile(
     let config = AwsConfig::load_all(&ctx.paths, &mut Vec::new());
     let info = config.profile(name);
     // `aws sso login` would only fail later, after starting: refuse before running it.
-    if let Some(session) = info.sso_session.as_deref().filter(|s| !config.has_session(s)) {
+    if let Some(session) = info
+        .sso_session
+        .as_deref()
+        .filter(|s| !config.has_session(s))
+    {
         return Err(Error::MissingSsoSession {
-            profile: info.source_profile.clone().unwrap_or_else(|| name.to_owned()),
+            profile: info
+                .source_profile
+                .clone()
+                .unwrap_or_else(|| name.to_owned()),
             session: session.to_owned(),
             config: ctx.paths.aws_config.clone(),
         });

@@ -268,7 +268,10 @@ impl Run {
         }
         if scope == Scope::Project {
             if let Some(why) = read::foreign_owner(path) {
-                return self.found.diagnostics.push(Diagnostic::new(path, None, why));
+                return self
+                    .found
+                    .diagnostics
+                    .push(Diagnostic::new(path, None, why));
             }
         }
         if format == Format::ClaudeJson {
@@ -301,14 +304,19 @@ impl Run {
             Err(_) if body.len() as u64 <= read::MAX_FILE_BYTES => {
                 drop(bytes);
                 return match read::text(path) {
-                    Ok(Some(text)) => self.text(client, path, &text, Format::ClaudeJson, scope, project),
+                    Ok(Some(text)) => {
+                        self.text(client, path, &text, Format::ClaudeJson, scope, project)
+                    }
                     Ok(None) => {}
                     Err(d) => self.found.diagnostics.push(d),
                 };
             }
             Err((line, msg)) => {
                 let msg = format!("not valid JSON: {msg}");
-                return self.found.diagnostics.push(Diagnostic::new(path, Some(line), msg));
+                return self
+                    .found
+                    .diagnostics
+                    .push(Diagnostic::new(path, Some(line), msg));
             }
         };
         drop(bytes);

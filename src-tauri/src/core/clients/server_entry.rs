@@ -247,14 +247,12 @@ fn unwrap_launch(argv: &[String], notes: &mut Vec<String>) -> Launch {
     let mut launch = Launch::default();
     let mut i = 0;
     // Wrappers first: `env [-i] [K=V]… cmd …`, `aws-vault exec PROFILE [flags] -- cmd …`.
-    loop {
-        let Some(first) = argv.get(i) else { break };
+    while let Some(first) = argv.get(i) {
         match file_name(first) {
             "env" => {
                 i += 1;
                 while let Some(arg) = argv.get(i) {
-                    if let Some((k, v)) = arg.split_once('=').filter(|(k, _)| !k.starts_with('-'))
-                    {
+                    if let Some((k, v)) = arg.split_once('=').filter(|(k, _)| !k.starts_with('-')) {
                         if let Some(key) = profile_var(k) {
                             launch.env.push((key, v.to_owned()));
                         }
@@ -286,11 +284,15 @@ fn unwrap_launch(argv: &[String], notes: &mut Vec<String>) -> Launch {
         let arg = arg.as_str();
         if arg == "--profile" {
             if let Some(v) = iter.peek().filter(|v| !v.trim().is_empty()) {
-                launch.arg_profile.get_or_insert_with(|| v.trim().to_owned());
+                launch
+                    .arg_profile
+                    .get_or_insert_with(|| v.trim().to_owned());
             }
         } else if let Some(v) = arg.strip_prefix("--profile=") {
             if !v.trim().is_empty() {
-                launch.arg_profile.get_or_insert_with(|| v.trim().to_owned());
+                launch
+                    .arg_profile
+                    .get_or_insert_with(|| v.trim().to_owned());
             }
         } else if arg == "-e" || arg == "--env" {
             if let Some(kv) = iter.peek() {
@@ -336,7 +338,11 @@ fn docker_env(kv: &str, launch: &mut Launch) -> bool {
 
 /// The profile variables of a VS Code `envFile` (dotenv). Only those are kept: the file may hold
 /// secrets. The entry's own `env` wins over it.
-fn env_file(raw: &str, place: EntryPlace<'_>, notes: &mut Vec<String>) -> Vec<(&'static str, String)> {
+fn env_file(
+    raw: &str,
+    place: EntryPlace<'_>,
+    notes: &mut Vec<String>,
+) -> Vec<(&'static str, String)> {
     let Some(path) = resolve_env_file(raw, place) else {
         notes.push(format!(
             "envFile {raw:?} uses a variable only the client can resolve; its contents were not read"
@@ -444,8 +450,10 @@ mod tests {
     fn server_specific_variables() {
         let got = of(json!({"env": {"AWS_API_MCP_PROFILE_NAME": "api", "AWS_PROFILE": "p"}}));
         assert_eq!(got, Some((EnvAwsApiMcpProfileName, "api".into())));
-        let e = all(json!({"args": ["mcp-proxy-for-aws@latest", "https://x/mcp", "--profile", "ignored"],
-                           "env": {"AWS_MCP_PROXY_PROFILES": " one  two one\tthree "}}));
+        let e = all(
+            json!({"args": ["mcp-proxy-for-aws@latest", "https://x/mcp", "--profile", "ignored"],
+                           "env": {"AWS_MCP_PROXY_PROFILES": " one  two one\tthree "}}),
+        );
         let names: Vec<_> = e.all.iter().map(|p| p.value.as_str()).collect();
         assert_eq!(names, ["one", "two", "three"]);
         assert_eq!(e.profile.unwrap().source, EnvAwsMcpProxyProfiles);
@@ -482,32 +490,56 @@ mod tests {
 
     #[test]
     fn one_element_docker_env_is_read_and_noted() {
-        let e = all(json!({"command": "docker", "args": ["run", "--rm", "-e AWS_PROFILE=dev", "img"]}));
-        assert_eq!(e.profile.unwrap(), ProfileRef { source: DockerEnv, value: "dev".into() });
+        let e =
+            all(json!({"command": "docker", "args": ["run", "--rm", "-e AWS_PROFILE=dev", "img"]}));
+        assert_eq!(
+            e.profile.unwrap(),
+            ProfileRef {
+                source: DockerEnv,
+                value: "dev".into()
+            }
+        );
         assert_eq!(e.notes.len(), 1);
-        assert!(e.notes[0].contains("\"-e\", \"AWS_PROFILE=dev\""), "{}", e.notes[0]);
+        assert!(
+            e.notes[0].contains("\"-e\", \"AWS_PROFILE=dev\""),
+            "{}",
+            e.notes[0]
+        );
     }
 
     #[test]
     fn whole_command_line_in_command_is_split_like_a_shell() {
-        let got = of(json!({"command": "uvx awslabs.aurora-dsql-mcp-server@latest --cluster_endpoint 'a b' --profile dev"}));
+        let got = of(
+            json!({"command": "uvx awslabs.aurora-dsql-mcp-server@latest --cluster_endpoint 'a b' --profile dev"}),
+        );
         assert_eq!(got, Some((ArgProfile, "dev".into())));
     }
 
     #[test]
     fn wrappers() {
-        let got = of(json!({"command": "aws-vault", "args": ["exec", "vaulted", "--duration=1h", "--", "uvx", "srv"]}));
+        let got = of(
+            json!({"command": "aws-vault", "args": ["exec", "vaulted", "--duration=1h", "--", "uvx", "srv"]}),
+        );
         assert_eq!(got, Some((AwsVault, "vaulted".into())));
-        let got = of(json!({"command": "/usr/bin/env", "args": ["AWS_PROFILE=wrapped", "FOO=1", "uvx", "srv"],
-                            "env": {"AWS_PROFILE": "outer"}}));
+        let got = of(
+            json!({"command": "/usr/bin/env", "args": ["AWS_PROFILE=wrapped", "FOO=1", "uvx", "srv"],
+                            "env": {"AWS_PROFILE": "outer"}}),
+        );
         assert_eq!(got, Some((EnvAwsProfile, "wrapped".into())));
-        let got = of(json!({"command": "env AWS_PROFILE=w2 aws-vault exec inner -- uvx srv --profile explicit"}));
+        let got = of(
+            json!({"command": "env AWS_PROFILE=w2 aws-vault exec inner -- uvx srv --profile explicit"}),
+        );
         assert_eq!(got, Some((ArgProfile, "explicit".into())));
     }
 
     #[test]
     fn placeholders_of_every_client() {
-        for raw in ["${env:AWS_PROFILE}", "${input:p}", "$AWS_PROFILE", "${AWS_PROFILE}"] {
+        for raw in [
+            "${env:AWS_PROFILE}",
+            "${input:p}",
+            "$AWS_PROFILE",
+            "${AWS_PROFILE}",
+        ] {
             let e = all(json!({"env": {"AWS_PROFILE": raw}}));
             assert!(e.profile.unwrap().is_placeholder(), "{raw}");
         }
