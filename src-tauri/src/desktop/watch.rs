@@ -30,6 +30,7 @@ impl Interest {
         let mut files: BTreeSet<PathBuf> = clients::user_files(&ctx.paths).into_iter().collect();
         files.extend(inv.servers.iter().map(|s| s.config_path.clone()));
         files.insert(ctx.paths.aws_config.clone());
+        files.insert(ctx.paths.aws_credentials.clone());
         files.insert(ctx.paths.settings_file());
         Interest {
             files,
@@ -179,7 +180,13 @@ async fn rebuild(app: &AppHandle) -> Option<(Arc<Context>, Arc<Inventory>)> {
         tracing::warn!("cannot update the tray: {e}");
     }
     let _ = app.emit("inventory-changed", ());
-    let notes = state.notifier.expiry_notes(&inv.sessions(), &ctx.settings);
+    // Sessions used only by disabled servers stay quiet (issue 9); they can still be refreshed by hand.
+    let counted: Vec<_> = inv
+        .sessions()
+        .into_iter()
+        .filter(|s| inv.session_counts(s))
+        .collect();
+    let notes = state.notifier.expiry_notes(&counted, &ctx.settings);
     super::show_notes(app, notes);
     Some((ctx, inv))
 }
