@@ -553,6 +553,23 @@ mod tests {
     }
 
     #[test]
+    fn readme_table_follows_the_precedence_table() {
+        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"));
+        let table = readme
+            .split("### Where profiles come from")
+            .nth(1)
+            .expect("README has the precedence section");
+        let mut at = 0;
+        for (i, (source, _)) in PRECEDENCE.iter().enumerate() {
+            let id = serde_json::to_value(source).unwrap();
+            let row = format!("| {} | `{}` |", i + 1, id.as_str().unwrap());
+            let found = table[at..].find(&row).unwrap_or_else(|| panic!("README row {row} missing or out of order"));
+            at += found + row.len();
+        }
+        assert_eq!(PRECEDENCE.len(), 7, "every ProfileSource has a row");
+    }
+
+    #[test]
     fn env_file_is_read_and_env_wins() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
