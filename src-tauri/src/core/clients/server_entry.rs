@@ -563,7 +563,9 @@ mod tests {
         for (i, (source, _)) in PRECEDENCE.iter().enumerate() {
             let id = serde_json::to_value(source).unwrap();
             let row = format!("| {} | `{}` |", i + 1, id.as_str().unwrap());
-            let found = table[at..].find(&row).unwrap_or_else(|| panic!("README row {row} missing or out of order"));
+            let found = table[at..]
+                .find(&row)
+                .unwrap_or_else(|| panic!("README row {row} missing or out of order"));
             at += found + row.len();
         }
         assert_eq!(PRECEDENCE.len(), 7, "every ProfileSource has a row");
