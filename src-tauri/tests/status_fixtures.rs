@@ -1468,6 +1468,7 @@ const RW_SERVERS: &[Rw] = &[
     rw("shared-name",            "amazon-q",    "user",    Home(".aws/amazonq/mcp.json"), &["dev"], "arg_profile", ON),
     // An Amazon Q CLI agent; AWS_MCP_PROXY_PROFILES lists two profiles and beats --profile.
     rw("aws-mcp",                "amazon-q",    "user",    Home(".aws/amazonq/cli-agents/aws-ops.json"), &["proxy-a", "proxy-b"], "env_aws_mcp_proxy_profiles", ON),
+    rw("aws-mcp-mixed",          "amazon-q",    "user",    Home(".aws/amazonq/cli-agents/aws-ops.json"), &["static-keys", "proxy-b"], "env_aws_mcp_proxy_profiles", ON),
     rw("q-proj-agent",           "amazon-q",    "project", Home("work/cc-proj/.amazonq/cli-agents/project.json"), &["api"], "env_aws_api_mcp_profile_name", ON),
     // Gemini CLI expands `$AWS_PROFILE` at launch: not a profile name.
     Rw { name: "cost-explorer", client: "gemini-cli", scope: "user", file: Home(".gemini/settings.json"), profiles: &[], source: Some("env_aws_profile"), unresolved: Some("$AWS_PROFILE"), enabled: ON },
@@ -1871,6 +1872,16 @@ fn realworld_refresh_refusals_and_config_path() {
         "{v}"
     );
     assert_eq!(str_field(&v, "profileSource"), Some("mcp_config"), "{v}");
+
+    // A static-key profile among them needs no sign-in: only the SSO one is tried, and the reply says so.
+    let v = refresh(&["--server", "aws-mcp-mixed"]);
+    assert_eq!(str_field(&v, "profile"), Some("proxy-b"), "{v}");
+    assert!(is_null(&v, "profiles"), "{v}");
+    let msg = str_field(&v, "message").unwrap_or("");
+    assert!(
+        msg.contains("not renewed, as they do not use SSO: static-keys"),
+        "{v}"
+    );
 
     // A disabled server can still be refreshed by name.
     let v = refresh(&["--server", "cursor-off"]);

@@ -113,14 +113,23 @@ async fn refresh_server(ctx: &Context, server: &str, options: RefreshOptions) ->
     let config = AwsConfig::load_all(&ctx.paths, &mut Vec::new());
     let mut seen_keys: Vec<String> = Vec::new();
     let mut targets: Vec<&str> = Vec::new();
+    let mut not_sso: Vec<&str> = Vec::new();
     for p in &found.profiles {
         let info = config.profile(p);
         match info.cache_key() {
             Some(key) if seen_keys.iter().any(|k| k == key) => continue,
             Some(key) => seen_keys.push(key.to_owned()),
-            None => {}
+            // Static keys and the like need no sign-in: left out when an SSO profile is there.
+            None => {
+                not_sso.push(p);
+                continue;
+            }
         }
         targets.push(p);
+    }
+    if targets.is_empty() {
+        // Nothing to sign in to: the first profile's refusal says why.
+        targets = not_sso.drain(..).take(1).collect();
     }
     let mut replies = Vec::new();
     for p in &targets {
@@ -160,6 +169,12 @@ async fn refresh_server(ctx: &Context, server: &str, options: RefreshOptions) ->
     };
     if targets.len() > 1 {
         first.profiles = targets.iter().map(|p| (*p).to_owned()).collect();
+    }
+    if !not_sso.is_empty() {
+        first.message.push_str(&format!(
+            " (not renewed, as they do not use SSO: {})",
+            not_sso.join(", ")
+        ));
     }
     first.config_path = Some(config_path);
     first

@@ -53,6 +53,12 @@ impl Interest {
         self.files.contains(path)
             || path.parent() == Some(self.cache_dir.as_path())
             || self.files.iter().any(|f| f.starts_with(path))
+            // Pattern entries (`cli-agents/*.json`, `extensions/*/gemini-extension.json`): a new
+            // agent or extension file, or its folder, appears as an event below them.
+            || self
+                .files
+                .iter()
+                .any(|f| f.to_string_lossy().contains('*') && clients::matches_pattern(f, path))
             || self.cache_dir.starts_with(path)
     }
 }

@@ -77,6 +77,33 @@ pub fn user_files(paths: &Paths) -> Vec<PathBuf> {
         .collect()
 }
 
+/// True when `path` is `pattern` (a [`user_files`] entry, which may hold `*` components) or a
+/// folder on the way to it: for a watcher deciding whether an event matters.
+pub fn matches_pattern(pattern: &Path, path: &Path) -> bool {
+    let mut want = pattern.components();
+    for got in path.components() {
+        let Some(w) = want.next() else {
+            return false;
+        };
+        let (w, g) = (
+            w.as_os_str().to_string_lossy(),
+            got.as_os_str().to_string_lossy(),
+        );
+        let ok = match w.split_once('*') {
+            Some((prefix, suffix)) => {
+                g.len() >= prefix.len() + suffix.len()
+                    && g.starts_with(prefix)
+                    && g.ends_with(suffix)
+            }
+            None => w == g,
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
 /// `rel` under `base`, each `*` component matched against the folder's entries (hidden ones
 /// excluded), in name order.
 fn expand(base: &Path, rel: &str) -> Vec<PathBuf> {
@@ -582,6 +609,81 @@ mod tests {
         ] {
             assert!(ids.contains(&id), "{id} missing");
         }
+    }
+
+    #[test]
+    fn patterns_match_files_and_the_folders_on_the_way() {
+        let p = Path::new("/h/.gemini/extensions/*/gemini-extension.json");
+        assert!(matches_pattern(
+            p,
+            Path::new("/h/.gemini/extensions/aws/gemini-extension.json")
+        ));
+        assert!(matches_pattern(p, Path::new("/h/.gemini/extensions/new")));
+        assert!(!matches_pattern(
+            p,
+            Path::new("/h/.gemini/extensions/aws/other.json")
+        ));
+        let q = Path::new("/h/.aws/amazonq/cli-agents/*.json");
+        assert!(matches_pattern(
+            q,
+            Path::new("/h/.aws/amazonq/cli-agents/ops.json")
+        ));
+        assert!(!matches_pattern(
+            q,
+            Path::new("/h/.aws/amazonq/cli-agents/ops.txt")
+        ));
+        assert!(!matches_pattern(
+            q,
+            Path::new("/h/.aws/amazonq/cli-agents/a/b.json")
+        ));
+    }
+
+    #[test]
+    fn globbed_agent_files_and_codex_projects_are_read() {
+        let home = tempfile::tempdir().unwrap();
+        let h = home.path();
+        fs::create_dir_all(h.join(".kiro/agents")).unwrap();
+        for (name, body) in [
+            (
+                "b.json",
+                r#"{"mcpServers": {"kb": {"env": {"AWS_PROFILE": "p"}}}}"#,
+            ),
+            ("a.json", r#"{"mcpServers": {"ka": {}}}"#),
+            (".hidden.json", r#"{"mcpServers": {"hidden": {}}}"#),
+            ("notes.txt", r#"{"mcpServers": {"txt": {}}}"#),
+        ] {
+            fs::write(h.join(".kiro/agents").join(name), body).unwrap();
+        }
+        let proj = h.join("elsewhere/proj");
+        fs::create_dir_all(proj.join(".codex")).unwrap();
+        fs::write(
+            proj.join(".codex/config.toml"),
+            "[mcp_servers.cp]\nenabled = false\nenv = { AWS_PROFILE = \"q\" }\n",
+        )
+        .unwrap();
+        let mut paths = Paths::under(h);
+        paths.codex_home = h.join("ch");
+        fs::create_dir_all(&paths.codex_home).unwrap();
+        fs::write(
+            paths.codex_home.join("config.toml"),
+            format!(
+                "[projects.{:?}]\ntrust_level = \"trusted\"\n",
+                proj.display().to_string()
+            ),
+        )
+        .unwrap();
+        let d = discover(&paths, &Settings::default());
+        let names: Vec<_> = d
+            .servers
+            .iter()
+            .map(|s| (s.name.as_str(), s.enabled))
+            .collect();
+        assert_eq!(
+            names,
+            [("ka", true), ("kb", true), ("cp", false)],
+            "{:?}",
+            d.diagnostics
+        );
     }
 
     #[test]

@@ -345,7 +345,7 @@ fn env_file(
 ) -> Vec<(&'static str, String)> {
     let Some(path) = resolve_env_file(raw, place) else {
         notes.push(format!(
-            "envFile {raw:?} uses a variable only the client can resolve; its contents were not read"
+            "envFile {raw:?} cannot be located outside the client (it depends on the workspace or a variable the client resolves); it was not read"
         ));
         return Vec::new();
     };
