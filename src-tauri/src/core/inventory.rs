@@ -398,4 +398,44 @@ mod tests {
             Some(datetime!(2026-11-22 11:45:00 UTC))
         );
     }
+
+    #[test]
+    fn sessions_used_only_by_disabled_servers_do_not_count() {
+        let home = tempfile::tempdir().unwrap();
+        let h = home.path();
+        fs::create_dir_all(h.join(".aws/sso/cache")).unwrap();
+        fs::create_dir_all(h.join(".cursor")).unwrap();
+        fs::write(
+            h.join(".aws/config"),
+            "[sso-session lab]\nsso_start_url = https://l\nsso_region = eu-west-1\n\
+             [sso-session corp]\nsso_start_url = https://c\nsso_region = eu-west-1\n\
+             [profile a]\nsso_session = lab\n[profile b]\nsso_session = corp\n",
+        )
+        .unwrap();
+        fs::write(
+            crate::core::sso_cache::token_path(&h.join(".aws/sso/cache"), "corp"),
+            r#"{"accessToken": "x", "expiresAt": "2026-11-22T18:00:00Z"}"#,
+        )
+        .unwrap();
+        let write = |disabled: bool| {
+            fs::write(
+                h.join(".cursor/mcp.json"),
+                format!(
+                    r#"{{"mcpServers": {{"off": {{"env": {{"AWS_PROFILE": "a"}}, "disabled": {disabled}}},
+                        "multi": {{"env": {{"AWS_MCP_PROXY_PROFILES": "b"}}}}}}}}"#
+                ),
+            )
+            .unwrap()
+        };
+        let now = datetime!(2026-11-22 11:00:00 UTC);
+        write(true);
+        let inv = Inventory::build(&Paths::under(h), &Settings::default(), now);
+        let lab = inv.sessions().into_iter().find(|s| s.key == "lab").unwrap();
+        assert_eq!(lab.token.state, TokenState::Missing);
+        assert!(!inv.session_counts(&lab));
+        assert_eq!(inv.worst_state(), Some(TokenState::Valid));
+        write(false);
+        let inv = Inventory::build(&Paths::under(h), &Settings::default(), now);
+        assert_eq!(inv.worst_state(), Some(TokenState::Missing));
+    }
 }

@@ -162,6 +162,7 @@ async fn refresh_server(ctx: &Context, server: &str, options: RefreshOptions) ->
                     },
                     parts.join(" ")
                 ),
+                method: if all_ok { r.method } else { None },
                 ..r.clone()
             }
         }

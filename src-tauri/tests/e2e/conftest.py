@@ -353,7 +353,8 @@ def assert_status_shape(doc: dict) -> None:
         assert s["profile"] is None or isinstance(s["profile"], str), s
         # `profiles`: every profile the server may use, the default (`profile`) first.
         assert isinstance(s["profiles"], list) and all(isinstance(p, str) for p in s["profiles"]), s
-        assert (s["profiles"][:1] or [None]) == [s["profile"]], s
+        if s["profile"] is not None:
+            assert s["profiles"][:1] == [s["profile"]], s
         assert isinstance(s["enabled"], bool), s
         if "profileUnresolved" in s:
             assert isinstance(s["profileUnresolved"], str), s

@@ -171,7 +171,11 @@ pub fn discover(paths: &Paths, settings: &Settings) -> Discovery {
 /// property tests: no file system involved).
 pub fn servers_in_text(client: &'static str, format: Format, path: &Path, text: &str) -> Discovery {
     let mut run = Run::default();
-    run.text(client, path, text, format, Scope::User, None);
+    match format {
+        // The same streaming parse as for the real file.
+        Format::ClaudeJson => run.claude_bytes(client, path, text.as_bytes(), Scope::User, None),
+        _ => run.text(client, path, text, format, Scope::User, None),
+    }
     run.found
 }
 
@@ -319,23 +323,34 @@ impl Run {
         scope: Scope,
         project: Option<&Path>,
     ) {
-        let bytes = match read::bytes_up_to(path, read::MAX_CLAUDE_JSON_BYTES) {
-            Ok(Some(b)) => b,
-            Ok(None) => return,
-            Err(d) => return self.found.diagnostics.push(d),
-        };
-        let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+        match read::bytes_up_to(path, read::MAX_CLAUDE_JSON_BYTES) {
+            Ok(Some(bytes)) => self.claude_bytes(client, path, &bytes, scope, project),
+            Ok(None) => {}
+            Err(d) => self.found.diagnostics.push(d),
+        }
+    }
+
+    fn claude_bytes(
+        &mut self,
+        client: &'static str,
+        path: &Path,
+        bytes: &[u8],
+        scope: Scope,
+        project: Option<&Path>,
+    ) {
+        let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let parsed = match claude_json::parse(body) {
             Ok(p) => p,
-            // Not strict JSON: a small file may still be JSONC (comments, trailing commas).
+            // Not strict JSON: a file within the usual cap may still be JSONC (comments,
+            // trailing commas), read the usual way.
             Err(_) if body.len() as u64 <= read::MAX_FILE_BYTES => {
-                drop(bytes);
-                return match read::text(path) {
-                    Ok(Some(text)) => {
-                        self.text(client, path, &text, Format::ClaudeJson, scope, project)
-                    }
-                    Ok(None) => {}
-                    Err(d) => self.found.diagnostics.push(d),
+                return match std::str::from_utf8(body) {
+                    Ok(text) => self.text(client, path, text, Format::ClaudeJson, scope, project),
+                    Err(e) => self.found.diagnostics.push(Diagnostic::new(
+                        path,
+                        Some(read::line_of(body, e.valid_up_to())),
+                        "not valid UTF-8",
+                    )),
                 };
             }
             Err((line, msg)) => {
@@ -346,7 +361,6 @@ impl Run {
                     .push(Diagnostic::new(path, Some(line), msg));
             }
         };
-        drop(bytes);
         let at = Place {
             client,
             path,

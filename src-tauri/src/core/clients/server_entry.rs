@@ -270,8 +270,9 @@ fn unwrap_launch(argv: &[String], notes: &mut Vec<String>) -> Launch {
                     if arg == "--" {
                         break;
                     }
-                    if launch.aws_vault.is_none() && !arg.starts_with('-') {
-                        launch.aws_vault = Some(arg.clone());
+                    if launch.aws_vault.is_none() && !arg.starts_with('-') && !arg.trim().is_empty()
+                    {
+                        launch.aws_vault = Some(arg.trim().to_owned());
                     }
                 }
             }
