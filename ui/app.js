@@ -113,8 +113,9 @@ function renderPrompts() {
   for (const [key, p] of Object.entries(view.prompts)) {
     const s = view.sessions.find((x) => x.key === key);
     box.append(el("p", {}, `To finish signing in to ${s ? (s.ssoSession || s.startUrl) : "AWS"}, open `,
-      el("a", { href: p.url, target: "_blank", rel: "noreferrer" }, p.url), " and enter the code ",
-      el("span", { class: "code" }, p.code), "."));
+      el("a", { href: p.url, target: "_blank", rel: "noreferrer" }, p.url),
+      // The PKCE flow's link carries everything; the device flow's needs its code.
+      ...(p.code ? [" and enter the code ", el("span", { class: "code" }, p.code)] : []), "."));
   }
   box.hidden = Object.keys(view.prompts).length === 0;
 }

@@ -5,7 +5,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use aws_sso_tray::core::sso_cache::{format_time, parse_expiry, renewed, status_of, TokenState};
+use aws_sso_tray::core::sso_cache::{
+    format_time, parse_expiry, renewed, status_of, TokenFile, TokenState,
+};
 use libfuzzer_sys::fuzz_target;
 use time::macros::datetime;
 
@@ -19,6 +21,12 @@ fuzz_target!(|text: &str| {
         status.state == TokenState::Missing,
         status.expires_at.is_none()
     );
+    // The same file read with a huge threshold (a clamped setting's worst case) never panics.
+    let _ = status_of(path, text, now, Duration::MAX, &mut Vec::new());
+    // One parser decides: a refreshable status means the renewal can build its grant.
+    if let Ok(file) = TokenFile::parse(text) {
+        assert_eq!(status.refreshable, file.has_token() && file.grant(now).is_ok() && status.expires_at.is_some());
+    }
 
     // Any string that parses must format and parse back to the same second.
     if let Some(t) = parse_expiry(text) {
@@ -40,5 +48,8 @@ fuzz_target!(|text: &str| {
                 assert_eq!(new.get(k), Some(v), "field {k} changed");
             }
         }
+        // Renewing again with the same answer writes the same bytes.
+        let again = renewed(body.as_bytes(), "fuzz-access", expiry, Some("fuzz-refresh")).unwrap();
+        assert_eq!(again, body.as_bytes());
     }
 });

@@ -54,6 +54,40 @@ pub enum Command {
     },
     /// Log in again (`aws sso login`) for a profile, or for the profile an MCP server uses.
     Refresh(RefreshArgs),
+    /// Make sure a session is valid, for scripts and agents: exit 0 at once when it is; renew it
+    /// silently or sign in when not. Exit codes: 0 valid, 1 could not be made valid, 2 bad request.
+    Ensure(EnsureArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EnsureArgs {
+    /// AWS profile whose session must be valid.
+    #[arg(
+        long,
+        value_name = "PROFILE",
+        required_unless_present = "server",
+        conflicts_with = "server"
+    )]
+    pub profile: Option<String>,
+    /// MCP server whose AWS profile's session must be valid.
+    #[arg(long, value_name = "SERVER")]
+    pub server: Option<String>,
+    /// Print the result as JSON on stdout (otherwise stdout stays empty).
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds to wait for a browser sign-in (default: settings, else 120).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: Option<u64>,
+}
+
+/// `ensure`'s exit codes.
+pub mod exit {
+    /// The session is valid (it was, or it was renewed or signed in).
+    pub const VALID: u8 = 0;
+    /// It could not be made valid: the sign-in failed, timed out or was refused.
+    pub const NOT_VALID: u8 = 1;
+    /// The request cannot be met: unknown or invalid profile or server, a profile without SSO.
+    pub const BAD_REQUEST: u8 = 2;
 }
 
 #[derive(Debug, Args)]
@@ -73,8 +107,12 @@ pub struct RefreshArgs {
     #[arg(long)]
     pub json: bool,
     /// Only renew with the cached refresh token; never open a browser (for scripts).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "fresh")]
     pub silent_only: bool,
+    /// Start a fresh sign-in session: sign out of the current one on the server, then sign in, so
+    /// the session's full length starts now (before long work). The current session is lost.
+    #[arg(long)]
+    pub fresh: bool,
     /// Seconds to wait for the browser sign-in (default: settings, else 120).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: Option<u64>,
@@ -110,8 +148,15 @@ pub async fn refresh(mut ctx: Context, args: RefreshArgs) -> anyhow::Result<bool
     let ctx = Arc::new(ctx);
     let options = core::refresh::RefreshOptions {
         silent_only: args.silent_only,
+        fresh: args.fresh,
         ..Default::default()
     };
+    if args.fresh {
+        // Said before it happens: the current session is lost.
+        eprintln!(
+            "aws-sso-tray: signing out of the current SSO session on the server, then signing in again through the browser; the new session's full length starts now"
+        );
+    }
     let reply = core::refresh::refresh(
         &ctx,
         args.profile.as_deref(),
@@ -136,6 +181,126 @@ pub async fn refresh(mut ctx: Context, args: RefreshArgs) -> anyhow::Result<bool
     Ok(reply.success)
 }
 
+/// Waits for SIGTERM, SIGINT (Ctrl-C) or SIGHUP (Ctrl-C / Ctrl-Break on Windows) and returns its
+/// number, so the process can end its sign-ins and exit with 128 + that number.
+pub async fn shutdown_signal() -> i32 {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let kinds = [
+            (SignalKind::terminate(), libc::SIGTERM),
+            (SignalKind::interrupt(), libc::SIGINT),
+            (SignalKind::hangup(), libc::SIGHUP),
+        ];
+        let mut streams = Vec::new();
+        for (kind, number) in kinds {
+            match signal(kind) {
+                Ok(s) => streams.push((s, number)),
+                Err(e) => tracing::warn!("cannot watch signal {number}: {e}"),
+            }
+        }
+        if streams.is_empty() {
+            return std::future::pending().await;
+        }
+        let waits = streams.iter_mut().map(|(s, n)| {
+            let n = *n;
+            Box::pin(async move {
+                s.recv().await;
+                n
+            })
+        });
+        futures_select_all(waits).await
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        2
+    }
+}
+
+/// The first of several futures to finish.
+#[cfg(unix)]
+async fn futures_select_all<F: std::future::Future<Output = i32> + Unpin>(
+    futures: impl Iterator<Item = F>,
+) -> i32 {
+    let mut futures: Vec<F> = futures.collect();
+    std::future::poll_fn(move |cx| {
+        for f in &mut futures {
+            if let std::task::Poll::Ready(n) = std::pin::Pin::new(f).poll(cx) {
+                return std::task::Poll::Ready(n);
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+/// `aws-sso-tray ensure`. Returns the exit code.
+pub async fn ensure(mut ctx: Context, args: EnsureArgs) -> anyhow::Result<u8> {
+    if let Some(secs) = args.timeout {
+        ctx.settings.login_timeout_seconds = secs;
+    }
+    let ctx = Arc::new(ctx);
+    let result = core::refresh::ensure(
+        &ctx,
+        args.profile.as_deref(),
+        args.server.as_deref(),
+        Default::default(),
+    )
+    .await;
+    let (code, value) = match result {
+        Ok(core::refresh::Ensured::AlreadyValid {
+            profile,
+            sso_session,
+            expires_at,
+        }) => (
+            exit::VALID,
+            serde_json::json!({
+                "valid": true,
+                "profile": profile,
+                "ssoSession": sso_session,
+                "expiresAt": core::sso_cache::format_time(expires_at),
+                "method": null,
+                "message": "The session is valid; nothing to do.",
+            }),
+        ),
+        Ok(core::refresh::Ensured::Refreshed(reply)) => {
+            let code = if reply.success {
+                exit::VALID
+            } else {
+                exit::NOT_VALID
+            };
+            let mut v = serde_json::to_value(&reply)?;
+            if let Some(obj) = v.as_object_mut() {
+                obj.remove("success");
+                obj.insert("valid".into(), reply.success.into());
+            }
+            if !reply.success {
+                eprintln!("aws-sso-tray: {}", sanitize_label(&reply.message));
+            }
+            (code, v)
+        }
+        Err(e) => {
+            let code = if e.is_bad_request() {
+                exit::BAD_REQUEST
+            } else {
+                exit::NOT_VALID
+            };
+            eprintln!("aws-sso-tray: {}", sanitize_label(&e.to_string()));
+            (
+                code,
+                serde_json::json!({"valid": false, "message": e.to_string()}),
+            )
+        }
+    };
+    if args.json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &value)?;
+        writeln!(out)?;
+    }
+    Ok(code)
+}
+
 fn write_table(out: &mut impl Write, inv: &Inventory, now: OffsetDateTime) -> std::io::Result<()> {
     let header = [
         "SERVER",
@@ -144,6 +309,7 @@ fn write_table(out: &mut impl Write, inv: &Inventory, now: OffsetDateTime) -> st
         "PROFILE",
         "SESSION",
         "EXPIRES IN",
+        "SIGN-IN NEEDED",
     ]
     .map(String::from);
     let mut rows = vec![header];
@@ -154,7 +320,7 @@ fn write_table(out: &mut impl Write, inv: &Inventory, now: OffsetDateTime) -> st
         writeln!(out, "No MCP servers found in any client configuration.")?;
         return Ok(());
     }
-    let widths: Vec<usize> = (0..6)
+    let widths: Vec<usize> = (0..7)
         .map(|i| {
             rows.iter()
                 .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
@@ -173,13 +339,13 @@ fn write_table(out: &mut impl Write, inv: &Inventory, now: OffsetDateTime) -> st
     Ok(())
 }
 
-fn server_row(inv: &Inventory, s: &Server, now: OffsetDateTime) -> [String; 6] {
+fn server_row(inv: &Inventory, s: &Server, now: OffsetDateTime) -> [String; 7] {
     let scope = match s.scope {
         clients::Scope::User => "user",
         clients::Scope::Project => "project",
         clients::Scope::Local => "local",
     };
-    let (profile, session, expires) = match (&s.profile, &s.profile_unresolved) {
+    let (profile, session, expires, sign_in) = match (&s.profile, &s.profile_unresolved) {
         (Some(name), _) => {
             let p = inv.profile(name);
             // A legacy profile has no session name: its start URL stands for the session.
@@ -201,14 +367,16 @@ fn server_row(inv: &Inventory, s: &Server, now: OffsetDateTime) -> [String; 6] {
                 sanitize_label(&names),
                 sanitize_label(&session),
                 expiry_text(p, now),
+                sign_in_text(p.and_then(|p| p.token), now),
             )
         }
         (None, Some(raw)) => (
             format!("? {}", sanitize_label(raw)),
             "-".into(),
             "unresolved".into(),
+            "-".into(),
         ),
-        (None, None) => ("-".into(), "-".into(), "-".into()),
+        (None, None) => ("-".into(), "-".into(), "-".into(), "-".into()),
     };
     let name = if s.enabled {
         sanitize_label(&s.name)
@@ -222,7 +390,36 @@ fn server_row(inv: &Inventory, s: &Server, now: OffsetDateTime) -> [String; 6] {
         profile,
         session,
         expires,
+        sign_in,
     ]
+}
+
+/// When a browser sign-in will be needed, in local time: `≈ 17:40` for an estimate, with the
+/// date when it is not within a day; `now` once due.
+fn sign_in_text(token: Option<core::inventory::Token>, now: OffsetDateTime) -> String {
+    let Some(end) = token.and_then(|t| t.session_ends_at.map(|e| (e, t.session_ends_at_estimated)))
+    else {
+        return "-".into();
+    };
+    let (at, estimated) = end;
+    if at <= now {
+        return "now".into();
+    }
+    let offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
+    let local = at.checked_to_offset(offset).unwrap_or(at);
+    let approx = if estimated { "≈ " } else { "" };
+    if at - now < time::Duration::days(1) {
+        format!("{approx}{:02}:{:02}", local.hour(), local.minute())
+    } else {
+        format!(
+            "{approx}{}-{:02}-{:02} {:02}:{:02}",
+            local.year(),
+            u8::from(local.month()),
+            local.day(),
+            local.hour(),
+            local.minute()
+        )
+    }
 }
 
 fn expiry_text(p: Option<&core::inventory::Profile>, now: OffsetDateTime) -> String {

@@ -20,7 +20,7 @@ pub enum Error {
         reason: &'static str,
     },
     /// The profile is not defined in the AWS config file.
-    #[error("profile {name:?} is not defined in {}", config.display())]
+    #[error("profile {} is not defined in {}", shown(.name), config.display())]
     ProfileNotFound {
         /// The profile asked for.
         name: String,
@@ -28,13 +28,13 @@ pub enum Error {
         config: PathBuf,
     },
     /// The profile exists but has nothing to do with IAM Identity Center.
-    #[error("profile {name:?} does not use AWS SSO (IAM Identity Center), so there is no SSO session to refresh")]
+    #[error("profile {} does not use AWS SSO (IAM Identity Center), so there is no SSO session to refresh", shown(.name))]
     NotSso {
         /// The profile asked for.
         name: String,
     },
     /// No MCP server of that name is configured in any client.
-    #[error("no MCP server named {name:?} was found; known servers: {}", known_list(.known))]
+    #[error("no MCP server named {} was found; known servers: {}", shown(.name), known_list(.known))]
     ServerNotFound {
         /// The server asked for.
         name: String,
@@ -42,7 +42,7 @@ pub enum Error {
         known: Vec<String>,
     },
     /// The server exists but no AWS profile could be read from its configuration.
-    #[error("MCP server {name:?} ({config}) sets no AWS profile{}; pass the profile name instead", unresolved_note(.unresolved))]
+    #[error("MCP server {} ({config}) sets no AWS profile{}; pass the profile name instead", shown(.name), unresolved_note(.unresolved))]
     ServerWithoutProfile {
         /// The server asked for.
         name: String,
@@ -52,7 +52,7 @@ pub enum Error {
         unresolved: Option<String>,
     },
     /// Servers of that name use different profiles and none is closer to the caller than the others.
-    #[error("MCP server {name:?} is configured with different profiles ({}); pass the profile name instead", .profiles.join(", "))]
+    #[error("MCP server {} is configured with different profiles ({}); pass the profile name instead", shown(.name), .profiles.join(", "))]
     AmbiguousServer {
         /// The server asked for.
         name: String,
@@ -96,7 +96,8 @@ pub enum Error {
     LoginTimedOut(Duration),
     /// The CLI reported success but the token cache holds no valid token for the session.
     #[error(
-        "`aws sso login` finished but no valid token for SSO session {session:?} is in the cache"
+        "`aws sso login` finished but no valid token for SSO session {} is in the cache",
+        shown(.session)
     )]
     NoFreshToken {
         /// The session (or legacy start URL) the token was expected for.
@@ -104,7 +105,8 @@ pub enum Error {
     },
     /// The session cannot be renewed without a browser (no refresh token, expired registration, legacy profile).
     #[error(
-        "SSO session {session:?} cannot be renewed silently: {reason}; a browser login is needed"
+        "SSO session {} cannot be renewed silently: {reason}; a browser login is needed",
+        shown(.session)
     )]
     SilentRefreshUnavailable {
         /// The session (or legacy start URL).
@@ -114,7 +116,8 @@ pub enum Error {
     },
     /// The OIDC service refused or could not be reached.
     #[error(
-        "silent renewal of SSO session {session:?} failed: {reason}; a browser login is needed"
+        "silent renewal of SSO session {} failed: {reason}; a browser login is needed",
+        shown(.session)
     )]
     SilentRefreshFailed {
         /// The session.
@@ -122,6 +125,44 @@ pub enum Error {
         /// Why, without any token value.
         reason: String,
     },
+    /// A token would be written where another user could redirect or read it.
+    #[error("refusing to write SSO tokens to {}: {reason}; make it yours and private (`chmod go-w` on it, `chown` to you) and try again", path.display())]
+    UnsafeCacheFolder {
+        /// The folder or file at fault.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Another refresh of the session holds its lock and did not finish in time.
+    #[error("another refresh of SSO session {} is in progress; try again when it has finished", shown(.session))]
+    RefreshInProgress {
+        /// The session (or legacy start URL).
+        session: String,
+    },
+    /// A sign-in for the session failed moments ago (possibly while this request waited for it);
+    /// running another at once would only repeat it.
+    #[error("the sign-in for SSO session {} failed {} s ago ({reason}); try again in {} s", shown(.session), .ago.as_secs(), .retry_in.as_secs().max(1))]
+    RecentLoginFailed {
+        /// The session (or legacy start URL).
+        session: String,
+        /// Why the earlier sign-in failed.
+        reason: String,
+        /// How long ago it failed.
+        ago: Duration,
+        /// When a new sign-in may start.
+        retry_in: Duration,
+    },
+    /// The sign-out that starts a fresh session failed; nothing else was done.
+    #[error("could not sign out of SSO session {} to start a fresh one: {reason}; the current session is unchanged", shown(.session))]
+    SignOutFailed {
+        /// The session (or legacy start URL).
+        session: String,
+        /// Why, in fixed words.
+        reason: String,
+    },
+    /// The app is shutting down; no new sign-in starts.
+    #[error("aws-sso-tray is shutting down; no sign-in was started")]
+    ShuttingDown,
     /// A file or process operation failed.
     #[error("{}: {source}", path.display())]
     Io {
@@ -135,12 +176,40 @@ pub enum Error {
 /// Short alias used across the core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-fn known_list(known: &[String]) -> String {
-    if known.is_empty() {
-        "none (no MCP client config with servers was found)".to_owned()
-    } else {
-        known.join(", ")
+/// Longest name echoed back in a message; longer ones are cut (issue 12 #7: a 1 MiB name was
+/// echoed whole into replies and logs).
+const SHOWN_NAME_CHARS: usize = 80;
+
+/// A name from the caller or from a file, quoted with control characters escaped and cut to a
+/// readable length.
+pub fn shown(name: &str) -> String {
+    format!("\"{}\"", cut(name))
+}
+
+/// `name` cut to a readable length, control characters escaped, without quotes.
+fn cut(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .take(SHOWN_NAME_CHARS)
+        .collect::<String>()
+        .escape_debug()
+        .collect();
+    if name.chars().nth(SHOWN_NAME_CHARS).is_some() {
+        out.push('…');
     }
+    out
+}
+
+fn known_list(known: &[String]) -> String {
+    const MAX: usize = 50;
+    if known.is_empty() {
+        return "none (no MCP client config with servers was found)".to_owned();
+    }
+    let mut list: Vec<String> = known.iter().take(MAX).map(|n| cut(n)).collect();
+    if known.len() > MAX {
+        list.push(format!("and {} more", known.len() - MAX));
+    }
+    list.join(", ")
 }
 
 fn unresolved_note(unresolved: &Option<String>) -> String {
@@ -160,10 +229,49 @@ fn detail_suffix(detail: &Option<String>) -> String {
 }
 
 impl Error {
+    /// The request itself cannot be met (an unknown or invalid name, a profile without SSO):
+    /// asking again will not help until the request or the configuration changes.
+    pub fn is_bad_request(&self) -> bool {
+        matches!(
+            self,
+            Error::NothingNamed
+                | Error::InvalidProfileName { .. }
+                | Error::ProfileNotFound { .. }
+                | Error::NotSso { .. }
+                | Error::ServerNotFound { .. }
+                | Error::ServerWithoutProfile { .. }
+                | Error::AmbiguousServer { .. }
+        )
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_name_is_cut_and_escaped() {
+        // Issue 12 #7: a 1 MiB server name was echoed whole into the reply and the log.
+        let name = format!("a\u{1b}[2J{}", "x".repeat(1 << 20));
+        let e = Error::ServerNotFound {
+            name: name.clone(),
+            known: vec![name; 200],
+        };
+        let text = e.to_string();
+        assert!(text.len() < 6000, "{} bytes", text.len());
+        assert!(
+            text.starts_with("no MCP server named \"a\\u{1b}[2Jxxx"),
+            "{}",
+            &text[..60]
+        );
+        assert!(text.contains("…") && text.contains("and 150 more"));
+        assert!(!text.contains('\u{1b}'));
     }
 }

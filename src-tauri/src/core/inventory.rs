@@ -11,6 +11,7 @@ use crate::core::aws_config::{AwsConfig, ProfileInfo, ProfileKind};
 use crate::core::clients::{self, McpServer, ProfileSource, Scope};
 use crate::core::paths::Paths;
 use crate::core::read::Diagnostic;
+use crate::core::session_log::SessionLog;
 use crate::core::settings::Settings;
 use crate::core::sso_cache::{self, TokenState, TokenStatus};
 
@@ -70,9 +71,16 @@ pub struct Profile {
 #[serde(rename_all = "camelCase")]
 pub struct Token {
     pub state: TokenState,
+    /// The access token's expiry (about an hour for a session that keep-alive renews).
     #[serde(serialize_with = "rfc3339")]
     pub expires_at: Option<OffsetDateTime>,
     pub refreshable: bool,
+    /// When a browser sign-in will be needed: the end of the sign-in session for a refreshable
+    /// token (recorded or estimated), the token's own expiry otherwise; `None` when unknown.
+    #[serde(serialize_with = "rfc3339")]
+    pub session_ends_at: Option<OffsetDateTime>,
+    /// `session_ends_at` is estimated from a recorded sign-in and the configured session length.
+    pub session_ends_at_estimated: bool,
 }
 
 impl From<TokenStatus> for Token {
@@ -81,6 +89,23 @@ impl From<TokenStatus> for Token {
             state: t.state,
             expires_at: t.expires_at,
             refreshable: t.refreshable,
+            // Without a refresh token the token's expiry is the moment a sign-in is needed.
+            session_ends_at: if t.refreshable { None } else { t.expires_at },
+            session_ends_at_estimated: false,
+        }
+    }
+}
+
+impl Token {
+    /// Whether a browser sign-in will be needed within `threshold` of `now` (or already is):
+    /// what the user must be warned about. The hourly access token of a refreshable session is not.
+    pub fn sign_in_due(&self, now: OffsetDateTime, threshold: std::time::Duration) -> bool {
+        match self.state {
+            TokenState::Missing | TokenState::Expired if !self.refreshable => true,
+            _ => self.session_ends_at.is_some_and(|end| {
+                end.checked_sub(sub_duration(threshold))
+                    .is_none_or(|warn| warn <= now)
+            }),
         }
     }
 }
@@ -274,7 +299,38 @@ impl Inventory {
             .max()
     }
 
-    /// The next time a token changes state by itself: it enters the threshold or expires.
+    /// Records what the session log learns from this inventory (another tool's sign-in) and
+    /// fills in when each refreshable session's sign-in will be needed.
+    pub fn apply_session_log(
+        &mut self,
+        log: &mut SessionLog,
+        settings: &Settings,
+        now: OffsetDateTime,
+    ) {
+        let mut seen = BTreeSet::new();
+        for p in &mut self.profiles {
+            let (Some(key), Some(token)) = (
+                p.sso_session.clone().or(p.start_url.clone()),
+                p.token.as_mut(),
+            ) else {
+                continue;
+            };
+            let length = settings.session_length(&key);
+            // Profiles sharing a session share its token: observe it once.
+            if seen.insert(key.clone()) {
+                log.observe(&key, token.state < TokenState::Expired, now, length);
+            }
+            if token.refreshable {
+                if let Some(end) = log.end_of(&key, length) {
+                    token.session_ends_at = Some(end.at);
+                    token.session_ends_at_estimated = end.estimated;
+                }
+            }
+        }
+    }
+
+    /// The next time a token changes state by itself: it enters the threshold or expires, or a
+    /// session's sign-in comes due.
     pub fn next_change(
         &self,
         now: OffsetDateTime,
@@ -282,8 +338,11 @@ impl Inventory {
     ) -> Option<OffsetDateTime> {
         self.profiles
             .iter()
-            .filter_map(|p| p.token?.expires_at)
-            .flat_map(|t| [t - threshold, t])
+            .filter_map(|p| p.token)
+            .flat_map(|t| [t.expires_at, t.session_ends_at])
+            .flatten()
+            .flat_map(|t| [t.checked_sub(sub_duration(threshold)), Some(t)])
+            .flatten()
             .filter(|t| *t > now)
             .min()
     }
@@ -294,6 +353,11 @@ impl Server {
     pub fn uses(&self, profile: &str) -> bool {
         self.profiles.iter().any(|p| p == profile)
     }
+}
+
+/// A std duration as a time duration, saturating (a huge setting must not overflow).
+fn sub_duration(d: std::time::Duration) -> time::Duration {
+    time::Duration::try_from(d).unwrap_or(time::Duration::MAX)
 }
 
 impl From<McpServer> for Server {

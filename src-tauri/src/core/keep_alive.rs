@@ -17,6 +17,8 @@ use crate::core::Context;
 const MAX_FAILURES: u32 = 3;
 /// First wait after a failure; doubled after each further one.
 const FIRST_BACKOFF: Duration = Duration::from_secs(5 * 60);
+/// Shortest time between two renewals of one session.
+const MIN_GAP: time::Duration = time::Duration::minutes(1);
 /// Longest sleep between two looks at the inventory, so edits to the files are noticed.
 const MAX_SLEEP: Duration = Duration::from_secs(5 * 60);
 
@@ -56,6 +58,8 @@ struct Backoff {
 pub struct KeepAlive {
     lead: Duration,
     backoff: HashMap<String, Backoff>,
+    /// When each session was last renewed here.
+    renewed: HashMap<String, OffsetDateTime>,
 }
 
 impl KeepAlive {
@@ -64,6 +68,7 @@ impl KeepAlive {
         KeepAlive {
             lead,
             backoff: HashMap::new(),
+            renewed: HashMap::new(),
         }
     }
 
@@ -86,7 +91,14 @@ impl KeepAlive {
         let mut due = Vec::new();
         let mut next: Option<OffsetDateTime> = None;
         for (session, (region, expires_at)) in sessions {
-            let mut at = expires_at - self.lead;
+            let lead = time::Duration::try_from(self.lead).unwrap_or(time::Duration::MAX);
+            let mut at = expires_at.checked_sub(lead).unwrap_or(now);
+            // A token that lives less than the lead time would be due again at once after each
+            // renewal (issue 12 #10): wait at least half its remaining life, and a minute.
+            if let Some(&last) = self.renewed.get(session) {
+                let half: time::Duration = (expires_at - last) / 2;
+                at = at.max(last.checked_add(half.max(MIN_GAP)).unwrap_or(at));
+            }
             if let Some(b) = self
                 .backoff
                 .get(session)
@@ -114,6 +126,7 @@ impl KeepAlive {
     pub fn record(&mut self, due: &Due, ok: bool, now: OffsetDateTime) -> bool {
         if ok {
             self.backoff.remove(&due.session);
+            self.renewed.insert(due.session.clone(), now);
             return false;
         }
         let entry = self
@@ -135,7 +148,9 @@ impl KeepAlive {
             });
         entry.failures += 1;
         let wait = FIRST_BACKOFF.saturating_mul(1 << (entry.failures - 1).min(6));
-        entry.until = now + wait;
+        entry.until = now
+            .checked_add(time::Duration::try_from(wait).unwrap_or(time::Duration::MAX))
+            .unwrap_or(now);
         entry.failures >= MAX_FAILURES
     }
 }
@@ -170,7 +185,11 @@ pub async fn run(current: impl Fn() -> Option<Arc<Context>>, on_event: impl Fn(E
             match result {
                 Ok(renewed) => {
                     schedule.record(d, true, now);
-                    let expires_at = renewed.map_or(d.expires_at, |r| r.expires_at);
+                    // `None`: another process renewed it; report the expiry it wrote.
+                    let expires_at = match renewed {
+                        Some(r) => r.expires_at,
+                        None => current_expiry(&ctx, &d.session).unwrap_or(d.expires_at),
+                    };
                     on_event(Event::Renewed {
                         session: d.session.clone(),
                         expires_at,
@@ -197,6 +216,17 @@ pub async fn run(current: impl Fn() -> Option<Arc<Context>>, on_event: impl Fn(E
     }
 }
 
+fn current_expiry(ctx: &Context, session: &str) -> Option<OffsetDateTime> {
+    crate::core::sso_cache::read_status(
+        &ctx.paths.sso_cache_dir(),
+        session,
+        OffsetDateTime::now_utc(),
+        Duration::ZERO,
+        &mut Vec::new(),
+    )
+    .expires_at
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,6 +248,8 @@ mod tests {
                 state: TokenState::Valid,
                 expires_at: Some(expires_at),
                 refreshable,
+                session_ends_at: None,
+                session_ends_at_estimated: false,
             }),
         };
         Inventory {
@@ -266,5 +298,29 @@ mod tests {
         let new_exp = datetime!(2026-11-22 20:00:00 UTC);
         let (_, next) = k.plan(&inv(true, new_exp), now);
         assert_eq!(next, Some(datetime!(2026-11-22 19:50:00 UTC)));
+    }
+
+    #[test]
+    fn a_token_shorter_than_the_lead_is_not_renewed_in_a_loop() {
+        // Issue 12 #10: a renewal whose new expiry minus the lead was already past made the
+        // session due again at once, forever.
+        let mut k = KeepAlive::new(Duration::from_secs(600));
+        let now = datetime!(2026-11-22 11:00:00 UTC);
+        let short = datetime!(2026-11-22 11:05:00 UTC);
+        let (due, _) = k.plan(&inv(true, short), now);
+        assert_eq!(due.len(), 1);
+        k.record(&due[0], true, now);
+        let renewed = datetime!(2026-11-22 11:09:00 UTC); // the service gave 9 minutes
+        let (due, next) = k.plan(&inv(true, renewed), now);
+        assert!(due.is_empty(), "due again at once: {due:?}");
+        assert_eq!(next, Some(datetime!(2026-11-22 11:04:30 UTC)));
+    }
+
+    #[test]
+    fn huge_lead_times_do_not_overflow() {
+        let k = KeepAlive::new(Duration::from_secs(u64::MAX / 4));
+        let now = datetime!(2026-11-22 11:00:00 UTC);
+        let (due, _) = k.plan(&inv(true, datetime!(2026-11-22 12:00:00 UTC)), now);
+        assert_eq!(due.len(), 1);
     }
 }

@@ -7,6 +7,7 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -16,6 +17,7 @@ use tokio::sync::OnceCell;
 
 use crate::core::error::{Error, Result};
 use crate::core::paths::Paths;
+use crate::core::permissions;
 
 /// Folders searched for `aws`, in order. PATH is never consulted: a hostile PATH entry must not
 /// get to run instead of the real CLI.
@@ -53,9 +55,12 @@ const CLI_NAME: &str = "aws";
 #[cfg(windows)]
 const CLI_NAME: &str = "aws.exe";
 
-/// Variables a login child may see: what the CLI needs to find its config, reach the network
-/// through a proxy and open a browser. Loader and interpreter hooks (LD_*, DYLD_*, PYTHON*) are
-/// left out, as is AWS_PROFILE (the profile is always passed explicitly).
+/// Variables a login child may see: what the CLI needs to find its config and reach the network
+/// through a proxy. The CLI always runs with `--no-browser` (this app opens the link itself, see
+/// [`open_sign_in`]), so nothing that picks or starts a browser is passed: not `BROWSER` (a
+/// hostile value would run and receive the link), not the display or `XDG_*`. Loader and
+/// interpreter hooks (LD_*, DYLD_*, PYTHON*) are left out too, as is AWS_PROFILE (the profile is
+/// always passed explicitly).
 const ALLOWED_ENV: &[&str] = &[
     "HOME",
     "USER",
@@ -80,15 +85,6 @@ const ALLOWED_ENV: &[&str] = &[
     "https_proxy",
     "no_proxy",
     "all_proxy",
-    "DISPLAY",
-    "WAYLAND_DISPLAY",
-    "XAUTHORITY",
-    "XDG_RUNTIME_DIR",
-    "XDG_CONFIG_HOME",
-    "XDG_DATA_DIRS",
-    "XDG_CURRENT_DESKTOP",
-    "DBUS_SESSION_BUS_ADDRESS",
-    "BROWSER",
     // Windows
     "SYSTEMROOT",
     "SystemRoot",
@@ -107,19 +103,131 @@ const ALLOWED_ENV: &[&str] = &[
     "ProgramData",
 ];
 
+/// Set for the child, whatever the caller had: Python must not load code from the user's site
+/// folder (a `.pth` file there runs at start-up) or from the working folder.
+const FORCED_ENV: &[(&str, &str)] = &[("PYTHONNOUSERSITE", "1"), ("PYTHONSAFEPATH", "1")];
+
+/// What the browser opener may see: enough to reach the user's desktop session, nothing that
+/// chooses which program handles the link (`BROWSER`, `XDG_DATA_DIRS`, `XDG_CONFIG_*` are left
+/// out, so the desktop's own default browser is used).
+const OPENER_ENV: &[&str] = &[
+    "HOME",
+    "USER",
+    "LANG",
+    "LC_ALL",
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+    "XAUTHORITY",
+    "XDG_RUNTIME_DIR",
+    "XDG_CURRENT_DESKTOP",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "SYSTEMROOT",
+    "SystemRoot",
+    "USERPROFILE",
+    "APPDATA",
+    "LOCALAPPDATA",
+];
+
+/// The program that opens a sign-in link, at a fixed path (never looked up in PATH).
+#[cfg(all(unix, not(target_os = "macos")))]
+pub const OPENER: &str = "/usr/bin/xdg-open";
+#[cfg(target_os = "macos")]
+pub const OPENER: &str = "/usr/bin/open";
+#[cfg(windows)]
+pub const OPENER: &str = r"C:\Windows\System32\rundll32.exe";
+
 /// PATH given to the child (it needs one to find `xdg-open` or `open`); never the caller's.
 #[cfg(unix)]
 const CHILD_PATH: &str = "/usr/local/bin:/usr/bin:/bin:/opt/homebrew/bin";
 #[cfg(windows)]
 const CHILD_PATH: &str = r"C:\Windows\System32;C:\Windows";
 
-/// Keeps the allow-listed variables of `vars` and sets a fixed PATH.
+/// Keeps the allow-listed variables of `vars`, sets a fixed PATH and the forced variables.
 pub fn allowed_env(vars: impl Iterator<Item = (OsString, OsString)>) -> Vec<(OsString, OsString)> {
     let mut env: Vec<_> = vars
         .filter(|(k, _)| k.to_str().is_some_and(|k| ALLOWED_ENV.contains(&k)))
         .collect();
+    env.extend(
+        FORCED_ENV
+            .iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+    );
     env.push((OsString::from("PATH"), OsString::from(CHILD_PATH)));
     env
+}
+
+/// The opener's environment, from `vars`: see [`OPENER_ENV`].
+pub fn opener_env(vars: impl Iterator<Item = (OsString, OsString)>) -> Vec<(OsString, OsString)> {
+    let mut env: Vec<_> = vars
+        .filter(|(k, _)| k.to_str().is_some_and(|k| OPENER_ENV.contains(&k)))
+        .collect();
+    env.push((OsString::from("PATH"), OsString::from(CHILD_PATH)));
+    env
+}
+
+/// Whether `url` may be opened as a sign-in link: `https` on an AWS sign-in host (IAM Identity
+/// Center's device page, its OIDC `authorize` endpoint, an access portal), or on the OIDC endpoint
+/// this app was configured with (`AWS_ENDPOINT_URL_SSO_OIDC`).
+pub fn is_sign_in_link(url: &str, oidc_endpoint: Option<&str>) -> bool {
+    fn origin(u: &str) -> Option<(&str, &str)> {
+        let (scheme, rest) = u.split_once("://")?;
+        let host_port = rest.split(['/', '?', '#']).next()?;
+        (!host_port.is_empty() && !host_port.contains('@')).then_some((scheme, host_port))
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    let Some((scheme, host_port)) = origin(url) else {
+        return false;
+    };
+    if oidc_endpoint.and_then(origin) == Some((scheme, host_port)) {
+        return true;
+    }
+    let host = host_port.to_ascii_lowercase();
+    const AWS_SUFFIXES: &[&str] = &[
+        ".amazonaws.com",
+        ".amazonaws.com.cn",
+        ".awsapps.com",
+        ".awsapps.cn",
+        ".amazonaws-us-gov.com",
+    ];
+    scheme == "https"
+        && !host.contains(':')
+        && AWS_SUFFIXES
+            .iter()
+            .any(|s| host.ends_with(s) && host.len() > s.len())
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+}
+
+/// Opens a checked sign-in link with the fixed opener and a minimal environment. `Err` says why
+/// it was not opened (the caller then shows the link to the user instead).
+pub async fn open_sign_in(paths: &Paths, url: &str) -> std::result::Result<(), String> {
+    if !is_sign_in_link(url, paths.oidc_endpoint.as_deref()) {
+        return Err("the link is not on an AWS sign-in host".into());
+    }
+    let Some(opener) = &paths.opener else {
+        return Err("no program to open links is installed".into());
+    };
+    let mut cmd = Command::new(opener);
+    #[cfg(windows)]
+    cmd.arg("url.dll,FileProtocolHandler");
+    cmd.arg(url)
+        .env_clear()
+        .envs(paths.opener_env.iter().map(|(k, v)| (k, v)))
+        .current_dir(&paths.home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(false);
+    // xdg-open returns once the browser has the link; don't wait on a browser that stays.
+    match tokio::time::timeout(Duration::from_secs(10), cmd.status()).await {
+        Ok(Ok(st)) if st.success() => Ok(()),
+        Ok(Ok(st)) => Err(format!("{} ended with {st}", opener.display())),
+        Ok(Err(e)) => Err(format!("{} could not start: {e}", opener.display())),
+        Err(_) => Ok(()),
+    }
 }
 
 /// What `aws sso login` is asked to log in.
@@ -137,8 +245,10 @@ pub enum LoginTarget {
 pub struct DevicePrompt {
     /// The verification URL (with the code filled in, when the CLI printed that form).
     pub url: String,
-    /// The user code, e.g. `ABCD-EFGH`.
+    /// The user code, e.g. `ABCD-EFGH`; empty for an `authorize` link (PKCE flow).
     pub code: String,
+    /// The link was opened in the user's browser; when not, the user must be shown it.
+    pub opened: bool,
 }
 
 impl std::fmt::Debug for DevicePrompt {
@@ -155,9 +265,9 @@ pub type PromptSink = Arc<dyn Fn(DevicePrompt) + Send + Sync>;
 pub struct LoginOptions {
     /// How long the user has to finish the sign-in.
     pub timeout: Duration,
-    /// Pass `--no-browser`: the user opens the URL themselves.
+    /// Do not open a browser: the link only goes to `on_prompt`, for the user to open.
     pub no_browser: bool,
-    /// Called once with the URL and code the CLI printed.
+    /// Called once with the link (and code, in the device flow) the CLI printed.
     pub on_prompt: Option<PromptSink>,
 }
 
@@ -180,13 +290,40 @@ pub enum LoginOutcome {
     Shared,
 }
 
+/// After a sign-in fails, how long further requests for the session get that failure instead of
+/// a new sign-in. Callers queued behind the failed one fall in this window too, so a failure is
+/// shared with everyone who waited for it rather than repeated once per caller.
+pub const FAILURE_COOL_DOWN: Duration = Duration::from_secs(30);
+/// At most this many `aws sso login` processes run at once, whatever the number of sessions.
+pub const MAX_CONCURRENT_LOGINS: usize = 2;
+/// How long `aws --version` may take (a cold start of a PyInstaller CLI takes a few seconds).
+const VERSION_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a queued request waits past the login timeout before it answers "in progress".
+const LOCK_GRACE: Duration = Duration::from_secs(15);
+
 /// Runs logins. One per process; cheap to share behind an `Arc`.
-#[derive(Default)]
 pub struct LoginRunner {
     sessions: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     cli: OnceCell<PathBuf>,
     /// Process groups of running logins, so a shutdown can end them all at once.
     running: Arc<Mutex<HashSet<u32>>>,
+    slots: tokio::sync::Semaphore,
+    closed: AtomicBool,
+    /// Renewed tokens whose file could not be written yet (see [`crate::core::silent_refresh`]).
+    pub unwritten: crate::core::silent_refresh::Unwritten,
+}
+
+impl Default for LoginRunner {
+    fn default() -> Self {
+        LoginRunner {
+            sessions: Mutex::default(),
+            cli: OnceCell::new(),
+            running: Arc::default(),
+            slots: tokio::sync::Semaphore::new(MAX_CONCURRENT_LOGINS),
+            closed: AtomicBool::new(false),
+            unwritten: Default::default(),
+        }
+    }
 }
 
 impl LoginRunner {
@@ -202,10 +339,32 @@ impl LoginRunner {
         is_fresh: impl Fn() -> bool,
         options: &LoginOptions,
     ) -> Result<LoginOutcome> {
+        let wait = options.timeout.saturating_add(LOCK_GRACE);
         let ran = self
-            .exclusive(paths, key, token_file, is_fresh, || async {
-                let cli = self.cli.get_or_try_init(|| find_cli(paths)).await?;
-                run_login(cli, paths, target, &self.running, options).await
+            .exclusive(paths, key, token_file, is_fresh, wait, || async {
+                if let Some(failed) = recent_failure(paths, key) {
+                    return Err(failed);
+                }
+                crate::core::sso_cache::check_private(paths, token_file)?;
+                let _slot = self
+                    .slots
+                    .acquire()
+                    .await
+                    .map_err(|_| Error::ShuttingDown)?;
+                self.check_open()?;
+                let version_timeout = options.timeout.min(VERSION_TIMEOUT);
+                let cli = self
+                    .cli
+                    .get_or_try_init(|| find_cli(paths, &self.running, version_timeout))
+                    .await?;
+                self.check_open()?;
+                let result = run_login(cli, paths, target, &self.running, options).await;
+                // A login ended by a shutdown did not fail: nothing to hold back the next one.
+                self.check_open()?;
+                if let Err(e @ (Error::LoginTimedOut(_) | Error::LoginFailed { .. })) = &result {
+                    record_failure(paths, key, e);
+                }
+                result
             })
             .await?;
         Ok(if ran.is_some() {
@@ -217,36 +376,60 @@ impl LoginRunner {
 
     /// Runs `work` while holding the session's locks: one writer per SSO session, in this process
     /// and across processes. Returns `None` without running it when the token file changed while
-    /// this call waited and now holds a fresh token: another caller did the work.
+    /// this call waited and now holds a fresh token: another caller did the work. Waits at most
+    /// `wait` for the locks (a stopped holder must not block everyone for good).
     pub async fn exclusive<T, Fut>(
         &self,
         paths: &Paths,
         key: &str,
         token_file: &Path,
         is_fresh: impl Fn() -> bool,
+        wait: Duration,
         work: impl FnOnce() -> Fut,
     ) -> Result<Option<T>>
     where
         Fut: std::future::Future<Output = Result<T>>,
     {
+        self.check_open()?;
         let before = fingerprint(token_file);
         let session_lock = lock(&self.sessions)
             .entry(key.to_owned())
             .or_default()
             .clone();
-        let _in_process = session_lock.lock().await;
-        let _across_processes = FileLock::acquire(&lock_path(paths, key)).await?;
+        let in_progress = || Error::RefreshInProgress {
+            session: key.to_owned(),
+        };
+        let deadline = tokio::time::Instant::now() + wait;
+        let _in_process = tokio::time::timeout_at(deadline, session_lock.lock())
+            .await
+            .map_err(|_| in_progress())?;
+        let _across_processes =
+            tokio::time::timeout_at(deadline, FileLock::acquire(&lock_path(paths, key)))
+                .await
+                .map_err(|_| in_progress())??;
         if fingerprint(token_file) != before && is_fresh() {
             return Ok(None);
         }
+        self.check_open()?;
         work().await.map(Some)
     }
 
-    /// Ends every running login and whatever it started. Called when the app shuts down.
-    pub fn kill_all(&self) {
+    /// Ends every running login and whatever it started, and refuses new ones from now on.
+    /// Called when the app shuts down (stdin closed, a signal, Quit).
+    pub fn shutdown(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.slots.close();
         let groups: Vec<u32> = lock(&self.running).drain().collect();
         for g in groups {
             kill_group(g);
+        }
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::SeqCst) {
+            Err(Error::ShuttingDown)
+        } else {
+            Ok(())
         }
     }
 }
@@ -255,15 +438,61 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Identifies a version of the token file; any rewrite changes it.
-fn fingerprint(path: &Path) -> Option<(SystemTime, u64)> {
+/// Identifies a version of the token file; any rewrite changes it (the inode too: a same-length
+/// rename-over within one clock tick keeps size and time).
+fn fingerprint(path: &Path) -> Option<(SystemTime, u64, u64)> {
     let m = fs::metadata(path).ok()?;
-    Some((m.modified().ok()?, m.len()))
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&m);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some((m.modified().ok()?, m.len(), inode))
 }
 
 fn lock_path(paths: &Paths, key: &str) -> PathBuf {
     let name = sha1_smol::Sha1::from(key).digest();
     paths.state_dir.join("locks").join(format!("{name}.lock"))
+}
+
+/// Where the last failed sign-in of a session is noted, for every process of the app.
+fn failure_path(paths: &Paths, key: &str) -> PathBuf {
+    lock_path(paths, key).with_extension("failed")
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct FailureNote {
+    /// Unix seconds.
+    at: i64,
+    reason: String,
+}
+
+fn record_failure(paths: &Paths, key: &str, e: &Error) {
+    let note = FailureNote {
+        at: time::OffsetDateTime::now_utc().unix_timestamp(),
+        reason: e.to_string(),
+    };
+    let path = failure_path(paths, key);
+    if let Ok(body) = serde_json::to_vec(&note) {
+        if let Err(e) = crate::core::atomic_write::write_atomically(&path, &body, || Ok(())) {
+            tracing::warn!("cannot note the failed sign-in: {e}");
+        }
+    }
+}
+
+/// The failure of a sign-in of `key` that ended less than [`FAILURE_COOL_DOWN`] ago.
+fn recent_failure(paths: &Paths, key: &str) -> Option<Error> {
+    let text = crate::core::read::text(&failure_path(paths, key)).ok()??;
+    let note: FailureNote = serde_json::from_str(&text).ok()?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let ago = u64::try_from(now.checked_sub(note.at)?).ok()?;
+    let ago = Duration::from_secs(ago);
+    let retry_in = FAILURE_COOL_DOWN.checked_sub(ago)?;
+    Some(Error::RecentLoginFailed {
+        session: key.to_owned(),
+        reason: note.reason.chars().take(300).collect(),
+        ago,
+        retry_in,
+    })
 }
 
 /// An OS file lock; released on drop, and by the OS if the process dies.
@@ -306,7 +535,11 @@ impl Drop for FileLock {
 }
 
 /// Finds the AWS CLI v2 in the trusted folders and checks it.
-async fn find_cli(paths: &Paths) -> Result<PathBuf> {
+async fn find_cli(
+    paths: &Paths,
+    running: &Arc<Mutex<HashSet<u32>>>,
+    version_timeout: Duration,
+) -> Result<PathBuf> {
     let candidate = paths
         .trusted_cli_dirs
         .iter()
@@ -321,7 +554,7 @@ async fn find_cli(paths: &Paths) -> Result<PathBuf> {
                 .join(", "),
         })?;
     check_cli_file(&candidate, &paths.trusted_cli_dirs)?;
-    check_cli_version(&candidate, paths).await?;
+    check_cli_version(&candidate, paths, running, version_timeout).await?;
     Ok(candidate)
 }
 
@@ -342,32 +575,55 @@ fn check_cli_file(candidate: &Path, trusted_dirs: &[PathBuf]) -> Result<()> {
             real.display()
         )));
     }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let world_writable =
-            |p: &Path| fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o002 != 0);
-        if world_writable(&real) || real.parent().is_some_and(world_writable) {
-            return Err(reject(
-                "it, or its folder, can be changed by any user".to_owned(),
-            ));
+    // The file, every folder above it, and the interpreter a script names: someone who can
+    // change any of them can change what runs.
+    permissions::trusted_program_path(&real).map_err(&reject)?;
+    if let Some(interpreter) = interpreter_of(&real) {
+        let real_interpreter =
+            fs::canonicalize(&interpreter).map_err(|e| Error::io(&interpreter, e))?;
+        // Both the path the script names (whoever can change its folders can swap a symlink
+        // there) and the file it leads to.
+        for p in [&interpreter, &real_interpreter] {
+            permissions::trusted_program_path(p)
+                .map_err(|r| reject(format!("its interpreter: {r}")))?;
         }
     }
     Ok(())
 }
 
-async fn check_cli_version(cli: &Path, paths: &Paths) -> Result<()> {
+/// The program a `#!` script names (pip and venv installs of the CLI are Python scripts).
+fn interpreter_of(script: &Path) -> Option<PathBuf> {
+    use std::io::Read;
+    let mut head = [0u8; 256];
+    let n = fs::File::open(script).ok()?.read(&mut head).ok()?;
+    let head = head.get(..n)?.strip_prefix(b"#!")?;
+    let line = head.split(|&b| b == b'\n').next()?;
+    let line = std::str::from_utf8(line).ok()?.trim();
+    let program = line.split_whitespace().next()?;
+    Some(PathBuf::from(program))
+}
+
+async fn check_cli_version(
+    cli: &Path,
+    paths: &Paths,
+    running: &Arc<Mutex<HashSet<u32>>>,
+    timeout: Duration,
+) -> Result<()> {
     let mut cmd = command(cli, paths);
     cmd.arg("--version")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let out = tokio::time::timeout(Duration::from_secs(20), cmd.output())
+    let child = cmd.spawn().map_err(|e| Error::io(cli, e))?;
+    // A hung `aws --version` is ended with everything it started, like a login.
+    let group = GroupGuard::new(child.id(), running);
+    let out = tokio::time::timeout(timeout, child.wait_with_output())
         .await
         .map_err(|_| Error::CliRejected {
             path: cli.to_path_buf(),
             reason: "`aws --version` did not answer".into(),
         })?
         .map_err(|e| Error::io(cli, e))?;
+    group.disarm();
     // v1 prints its version on stderr, v2 on stdout.
     let text = format!(
         "{}{}",
@@ -388,12 +644,16 @@ async fn check_cli_version(cli: &Path, paths: &Paths) -> Result<()> {
     } else {
         Err(Error::CliRejected {
             path: cli.to_path_buf(),
-            reason: format!("it is AWS CLI {version}; `aws sso login` needs AWS CLI v2"),
+            reason: format!(
+                "it is AWS CLI {}; `aws sso login` needs AWS CLI v2",
+                version.chars().take(40).collect::<String>()
+            ),
         })
     }
 }
 
-/// A command for the CLI with the allow-listed environment, in its own process group.
+/// A command for the CLI with the allow-listed environment, in its own process group, ended
+/// with this process on Linux even if this process is killed outright.
 fn command(cli: &Path, paths: &Paths) -> Command {
     let mut cmd = Command::new(cli);
     cmd.env_clear()
@@ -403,6 +663,26 @@ fn command(cli: &Path, paths: &Paths) -> Command {
         .kill_on_drop(true);
     #[cfg(unix)]
     cmd.process_group(0);
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: getpid is async-signal-safe.
+        let parent = unsafe { libc::getpid() };
+        // SAFETY: only async-signal-safe calls (prctl, getppid) between fork and exec. The death
+        // signal follows the thread that spawned the child: logins are spawned from runtime
+        // threads, which live as long as the process.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The parent may have died before prctl took effect.
+                if libc::getppid() != parent {
+                    return Err(std::io::Error::other("parent exited"));
+                }
+                Ok(())
+            });
+        }
+    }
     #[cfg(windows)]
     cmd.creation_flags(0x0800_0000); // CREATE_NO_WINDOW
     cmd
@@ -417,29 +697,48 @@ async fn run_login(
 ) -> Result<()> {
     let timeout = options.timeout;
     let mut cmd = command(cli, paths);
-    cmd.args(["sso", "login"]);
-    if options.no_browser {
-        cmd.arg("--no-browser");
-    }
+    // Always: the CLI must not start a browser itself (it would honour BROWSER); the link is
+    // checked and opened here, or handed to the user.
+    cmd.args(["sso", "login", "--no-browser"]);
     match target {
         LoginTarget::Profile(p) => cmd.arg("--profile").arg(p),
         LoginTarget::Session(s) => cmd.arg("--sso-session").arg(s),
     };
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| Error::io(cli, e))?;
+    tracing::trace!(pid = child.id(), "aws sso login started");
     let group = GroupGuard::new(child.id(), running);
     // Both pipes are drained while the CLI runs, so a chatty CLI cannot block on a full pipe.
     // Their text holds the device code and URL, so it is kept only to pick a safe error line.
-    let stdout = tokio::spawn(drain(child.stdout.take(), options.on_prompt.clone()));
-    let mut stderr = tokio::spawn(drain(child.stderr.take(), options.on_prompt.clone()));
-    let status = match tokio::time::timeout(timeout, child.wait()).await {
-        Ok(status) => status.map_err(|e| Error::io(cli, e))?,
-        Err(_) => {
-            drop(group); // ends the CLI and anything it started
-            let _ = child.wait().await;
-            stdout.abort();
-            stderr.abort();
-            return Err(Error::LoginTimedOut(timeout));
+    let (links, mut found) = tokio::sync::mpsc::channel(2);
+    let stdout = tokio::spawn(drain(child.stdout.take(), Some(links.clone())));
+    let mut stderr = tokio::spawn(drain(child.stderr.take(), Some(links)));
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut handled = false;
+    let status = loop {
+        tokio::select! {
+            status = child.wait() => break status.map_err(|e| Error::io(cli, e))?,
+            Some(prompt) = found.recv(), if !handled => {
+                handled = true;
+                if !is_sign_in_link(&prompt.url, paths.oidc_endpoint.as_deref()) {
+                    drop(group);
+                    let _ = child.wait().await;
+                    stdout.abort();
+                    stderr.abort();
+                    return Err(Error::LoginFailed {
+                        status: "stopped".into(),
+                        detail: Some("the AWS CLI printed a sign-in link outside the AWS sign-in hosts; it was not opened".into()),
+                    });
+                }
+                hand_over(paths, prompt, options).await;
+            }
+            () = tokio::time::sleep_until(deadline) => {
+                drop(group); // ends the CLI and anything it started
+                let _ = child.wait().await;
+                stdout.abort();
+                stderr.abort();
+                return Err(Error::LoginTimedOut(timeout));
+            }
         }
     };
     group.disarm();
@@ -462,15 +761,33 @@ async fn run_login(
     })
 }
 
-/// Reads a pipe to its end, keeping only the last few KiB, and hands the device prompt (if the
-/// CLI prints one) to `on_prompt`.
-async fn drain(pipe: Option<impl AsyncRead + Unpin>, on_prompt: Option<PromptSink>) -> String {
+/// Gives a checked sign-in link to the user: the browser opens it, unless the caller asked not
+/// to or there is no browser here, and the caller's sink always gets it (the tray's window). The
+/// link itself is never logged.
+async fn hand_over(paths: &Paths, mut prompt: DevicePrompt, options: &LoginOptions) {
+    if !options.no_browser && paths.has_browser {
+        match open_sign_in(paths, &prompt.url).await {
+            Ok(()) => prompt.opened = true,
+            Err(why) => tracing::warn!("the sign-in page could not be opened ({why})"),
+        }
+    }
+    if let Some(sink) = &options.on_prompt {
+        sink(prompt);
+    }
+}
+
+/// Reads a pipe to its end, keeping only the last few KiB, and sends the sign-in prompt (if the
+/// CLI prints one) to `prompts`.
+async fn drain(
+    pipe: Option<impl AsyncRead + Unpin>,
+    prompts: Option<tokio::sync::mpsc::Sender<DevicePrompt>>,
+) -> String {
     const KEEP: usize = 4096;
     let Some(mut pipe) = pipe else {
         return String::new();
     };
     let mut tail = Vec::new();
-    let mut prompt = on_prompt.map(|sink| (PromptParser::default(), sink));
+    let mut prompt = prompts.map(|sink| (PromptParser::default(), sink));
     let mut buf = vec![0u8; 16 * 1024];
     while let Ok(n) = pipe.read(&mut buf).await {
         if n == 0 {
@@ -479,7 +796,7 @@ async fn drain(pipe: Option<impl AsyncRead + Unpin>, on_prompt: Option<PromptSin
         let chunk = buf.get(..n).unwrap_or_default();
         if let Some((parser, sink)) = &mut prompt {
             if let Some(found) = parser.feed(chunk) {
-                sink(found);
+                let _ = sink.send(found).await;
                 prompt = None;
             }
         }
@@ -498,13 +815,15 @@ pub struct PromptParser {
     line: Vec<u8>,
     url: Option<String>,
     url_with_code: Option<String>,
+    authorize: Option<String>,
     code: Option<String>,
 }
 
 impl PromptParser {
     const MAX_LINE: usize = 2048;
 
-    /// Feeds output; returns the prompt once both URL and code have been seen.
+    /// Feeds output; returns the prompt once both URL and code have been seen, or at once for an
+    /// `authorize` link (the PKCE flow of CLI 2.22 and later prints no code).
     pub fn feed(&mut self, bytes: &[u8]) -> Option<DevicePrompt> {
         for &b in bytes {
             if b == b'\n' {
@@ -515,14 +834,27 @@ impl PromptParser {
                 self.line.push(b);
             }
         }
+        if let Some(url) = &self.authorize {
+            return Some(DevicePrompt {
+                url: url.clone(),
+                code: String::new(),
+                opened: false,
+            });
+        }
         let code = self.code.clone()?;
         let url = self.url_with_code.clone().or(self.url.clone())?;
-        Some(DevicePrompt { url, code })
+        Some(DevicePrompt {
+            url,
+            code,
+            opened: false,
+        })
     }
 
     fn line_done(&mut self, line: &str) {
         if line.starts_with("https://") && !line.contains(char::is_whitespace) {
-            if line.contains("user_code=") {
+            if line.contains("/authorize?") && self.authorize.is_none() {
+                self.authorize = Some(line.to_owned());
+            } else if line.contains("user_code=") {
                 self.url_with_code = Some(line.to_owned());
             } else if self.url.is_none() {
                 self.url = Some(line.to_owned());
@@ -543,20 +875,24 @@ fn is_user_code(w: &str) -> bool {
         })
 }
 
-/// The CLI's last error line, unless it could carry a verification URL or a user code.
+/// The AWS CLI's own error summary from its last line, `An error occurred (Code) when calling
+/// the Operation operation`, and nothing after it: the rest is the service's message, which may
+/// echo a device code, a link or a secret. Any other line is withheld.
 pub fn safe_error_line(stderr: &str) -> Option<String> {
+    const HEAD: &str = "An error occurred (";
     let line = stderr.lines().map(str::trim).rfind(|l| !l.is_empty())?;
-    let looks_like_code = line
-        .split(|c: char| !c.is_ascii_alphanumeric() && c != '-')
-        .any(is_user_code);
-    if line.contains("://") || looks_like_code || line.len() > 300 {
-        return None;
-    }
-    Some(line.to_owned())
+    let (_, rest) = line.split_once(HEAD)?;
+    let (code, rest) = rest.split_once(") when calling the ")?;
+    let (operation, _) = rest.split_once(" operation")?;
+    let word = |w: &str| {
+        (1..=64).contains(&w.len()) && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+    };
+    (word(code) && word(operation))
+        .then(|| format!("{HEAD}{code}) when calling the {operation} operation"))
 }
 
 /// Kills the child's whole process group when dropped (timeout, or the caller went away),
-/// unless disarmed after a normal exit; registered in the runner meanwhile for [`LoginRunner::kill_all`].
+/// unless disarmed after a normal exit; registered in the runner meanwhile for [`LoginRunner::shutdown`].
 struct GroupGuard {
     pid: Option<u32>,
     running: Arc<Mutex<HashSet<u32>>>,
@@ -623,7 +959,9 @@ mod tests {
             dir.path(),
             "echo 'aws-cli/1.45.11 Python/3.11.7 Linux botocore/1.43.11' >&2",
         );
-        let err = find_cli(&paths).await.unwrap_err();
+        let err = find_cli(&paths, &Default::default(), VERSION_TIMEOUT)
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("needs AWS CLI v2"), "{err}");
     }
 
@@ -632,7 +970,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut paths = Paths::under(dir.path());
         paths.trusted_cli_dirs = vec![dir.path().join("nothing-here")];
-        let err = find_cli(&paths).await.unwrap_err();
+        let err = find_cli(&paths, &Default::default(), VERSION_TIMEOUT)
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::CliNotFound { .. }), "{err}");
     }
 
@@ -669,6 +1009,37 @@ mod tests {
     }
 
     #[test]
+    fn a_script_whose_interpreter_others_can_change_is_refused() {
+        // Issue 12 #8: only the CLI file and its folder were checked.
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("shared");
+        fs::create_dir(&shared).unwrap();
+        std::os::unix::fs::symlink("/bin/sh", shared.join("python3")).unwrap();
+        let paths = fake_cli(dir.path(), "echo aws-cli/2.9.19");
+        let bin = paths.trusted_cli_dirs[0].clone();
+        let aws = bin.join("aws");
+        fs::write(
+            &aws,
+            format!("#!{}/python3\necho aws-cli/2.9.19\n", shared.display()),
+        )
+        .unwrap();
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(check_cli_file(&aws, std::slice::from_ref(&bin)).is_ok());
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o777)).unwrap();
+        let err = check_cli_file(&aws, std::slice::from_ref(&bin)).unwrap_err();
+        assert!(err.to_string().contains("its interpreter"), "{err}");
+        // And a folder above the CLI itself.
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+        let err = check_cli_file(&aws, std::slice::from_ref(&bin)).unwrap_err();
+        assert!(
+            err.to_string().contains("can be changed by any user"),
+            "{err}"
+        );
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
+    }
+
+    #[test]
     fn environment_is_allow_listed() {
         let vars = [
             ("HOME", "/h"),
@@ -678,12 +1049,32 @@ mod tests {
             ("AWS_PROFILE", "p"),
             ("DISPLAY", ":1"),
             ("https_proxy", "http://p"),
+            ("BROWSER", "/tmp/evil"),
+            ("PYTHONNOUSERSITE", "0"),
+            ("XDG_DATA_DIRS", "/tmp/evil"),
         ]
         .map(|(k, v)| (OsString::from(k), OsString::from(v)));
-        let env = allowed_env(vars.into_iter());
-        let keys: Vec<_> = env.iter().map(|(k, _)| k.to_str().unwrap()).collect();
-        assert_eq!(keys, ["HOME", "DISPLAY", "https_proxy", "PATH"]);
-        assert_eq!(env.last().unwrap().1, CHILD_PATH);
+        let env = allowed_env(vars.clone().into_iter());
+        let pairs: Vec<_> = env
+            .iter()
+            .map(|(k, v)| (k.to_str().unwrap(), v.to_str().unwrap()))
+            .collect();
+        // Issue 12 #1: BROWSER ran a hostile program; a .pth file in the user site ran in the CLI.
+        assert_eq!(
+            pairs,
+            [
+                ("HOME", "/h"),
+                ("https_proxy", "http://p"),
+                ("PYTHONNOUSERSITE", "1"),
+                ("PYTHONSAFEPATH", "1"),
+                ("PATH", CHILD_PATH)
+            ]
+        );
+        let opener: Vec<_> = opener_env(vars.into_iter())
+            .into_iter()
+            .map(|(k, _)| k.into_string().unwrap())
+            .collect();
+        assert_eq!(opener, ["HOME", "DISPLAY", "PATH"]);
     }
 
     #[test]
@@ -709,14 +1100,397 @@ mod tests {
 
     #[test]
     fn error_lines_with_codes_or_urls_are_withheld() {
+        // Issue 12 #4: a device-grant error echoing the device code reached an MCP reply.
         assert_eq!(
-            safe_error_line("x\nError: AccessDenied\n\n").as_deref(),
-            Some("Error: AccessDenied")
+            safe_error_line("x\nAn error occurred (InvalidGrantException) when calling the CreateToken operation: device code e2eDeviceCode-1 is bad\n\n").as_deref(),
+            Some("An error occurred (InvalidGrantException) when calling the CreateToken operation")
+        );
+        assert_eq!(safe_error_line("Error: AccessDenied"), None);
+        assert_eq!(
+            safe_error_line("An error occurred (ABCD-EFGH) when calling the X operation"),
+            None
         );
         assert_eq!(safe_error_line("Then enter the code:\n\nABCD-EFGH\n"), None);
         assert_eq!(
             safe_error_line("open https://device.sso/?user_code=X"),
             None
         );
+    }
+
+    #[test]
+    fn only_aws_sign_in_links_are_opened() {
+        for ok in [
+            "https://device.sso.us-east-1.amazonaws.com/?user_code=ABCD-EFGH",
+            "https://oidc.eu-west-1.amazonaws.com/authorize?response_type=code&client_id=x",
+            "https://d-123.awsapps.com/start/#/",
+            "https://oidc.cn-north-1.amazonaws.com.cn/authorize?x",
+        ] {
+            assert!(is_sign_in_link(ok, None), "{ok}");
+        }
+        for bad in [
+            "http://device.sso.us-east-1.amazonaws.com/",
+            "https://amazonaws.com.evil.example/",
+            "https://evil.example/?x=.amazonaws.com",
+            "https://user@device.sso.us-east-1.amazonaws.com/",
+            "https://device.sso.us-east-1.amazonaws.com:8443/",
+            "https://.amazonaws.com/",
+            "file:///etc/passwd",
+            "https://device.sso.us-east-1.amazonaws.com/ x",
+            "javascript:alert(1)",
+        ] {
+            assert!(!is_sign_in_link(bad, None), "{bad}");
+        }
+        assert!(is_sign_in_link(
+            "http://127.0.0.1:4321/authorize?x",
+            Some("http://127.0.0.1:4321")
+        ));
+        assert!(!is_sign_in_link(
+            "http://127.0.0.1:9999/authorize?x",
+            Some("http://127.0.0.1:4321")
+        ));
+    }
+
+    #[tokio::test]
+    async fn the_opener_gets_the_link_and_no_browser_choice() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("opened");
+        let opener = dir.path().join("opener");
+        fs::write(
+            &opener,
+            format!("#!/bin/sh\n{{ echo \"$1\"; env; }} > {}\n", log.display()),
+        )
+        .unwrap();
+        fs::set_permissions(&opener, fs::Permissions::from_mode(0o755)).unwrap();
+        let mut paths = Paths::under(dir.path());
+        paths.opener = Some(opener);
+        paths.opener_env = opener_env(
+            [("DISPLAY", ":5"), ("BROWSER", "/tmp/evil")]
+                .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+                .into_iter(),
+        );
+        let url = "https://device.sso.us-east-1.amazonaws.com/?user_code=ABCD-EFGH";
+        open_sign_in(&paths, url).await.unwrap();
+        let seen = fs::read_to_string(&log).unwrap();
+        assert!(seen.starts_with(url), "{seen}");
+        assert!(
+            seen.contains("DISPLAY=:5") && !seen.contains("BROWSER"),
+            "{seen}"
+        );
+        fs::remove_file(&log).unwrap();
+        let err = open_sign_in(&paths, "https://evil.example/")
+            .await
+            .unwrap_err();
+        assert!(err.contains("not on an AWS sign-in host"));
+        assert!(!log.exists());
+    }
+
+    #[tokio::test]
+    async fn a_link_opened_in_the_browser_is_marked_so_the_user_is_not_asked_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let opener = dir.path().join("opener");
+        fs::write(&opener, "#!/bin/sh\nexit 0\n").unwrap();
+        fs::set_permissions(&opener, fs::Permissions::from_mode(0o755)).unwrap();
+        let mut paths = Paths::under(dir.path());
+        paths.has_browser = true;
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink: PromptSink = {
+            let seen = seen.clone();
+            Arc::new(move |p: DevicePrompt| lock(&seen).push(p.opened))
+        };
+        let options = LoginOptions {
+            on_prompt: Some(sink),
+            ..LoginOptions::default()
+        };
+        let prompt = || DevicePrompt {
+            url: "https://device.sso.us-east-1.amazonaws.com/?user_code=ABCD-EFGH".into(),
+            code: "ABCD-EFGH".into(),
+            opened: false,
+        };
+        hand_over(&paths, prompt(), &options).await; // no opener installed
+        paths.opener = Some(opener);
+        hand_over(&paths, prompt(), &options).await;
+        let asked_not_to = LoginOptions {
+            no_browser: true,
+            ..options.clone()
+        };
+        hand_over(&paths, prompt(), &asked_not_to).await;
+        assert_eq!(*lock(&seen), [false, true, false]);
+    }
+
+    /// A fake CLI whose `sso login` notes each run in `runs` and then runs `login`.
+    fn counting_cli(dir: &Path, login: &str) -> (Paths, PathBuf) {
+        let runs = dir.join("runs");
+        let paths = fake_cli(
+            dir,
+            &format!(
+                "if [ \"$1\" = --version ]; then echo aws-cli/2.9.19; exit 0; fi\necho \"$$ $(date +%s.%N) $*\" >> {}\n{login}",
+                runs.display()
+            ),
+        );
+        (paths, runs)
+    }
+
+    fn runs(path: &Path) -> Vec<String> {
+        fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn quick(timeout_secs: u64) -> LoginOptions {
+        LoginOptions {
+            timeout: Duration::from_secs(timeout_secs),
+            no_browser: true,
+            on_prompt: None,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_login_is_shared_with_every_queued_caller() {
+        // Issue 12 #2: 20 queued refreshes of a session whose sign-in failed ran 20 sign-ins.
+        let dir = tempfile::tempdir().unwrap();
+        let (paths, log) = counting_cli(dir.path(), "sleep 1; echo 'An error occurred (AccessDeniedException) when calling the CreateToken operation: no' >&2; exit 255");
+        let runner = Arc::new(LoginRunner::default());
+        let token = dir.path().join("token.json");
+        let calls = (0..8).map(|_| {
+            let (runner, paths, token) = (runner.clone(), paths.clone(), token.clone());
+            tokio::spawn(async move {
+                runner
+                    .login(
+                        &paths,
+                        "lab",
+                        &LoginTarget::Profile("dev".into()),
+                        &token,
+                        || false,
+                        &quick(30),
+                    )
+                    .await
+            })
+        });
+        let results: Vec<_> = futures_join(calls).await;
+        assert_eq!(
+            runs(&log).len(),
+            1,
+            "one sign-in for eight callers: {:?}",
+            runs(&log)
+        );
+        let shared = results
+            .iter()
+            .filter(|r| matches!(r, Err(Error::RecentLoginFailed { .. })))
+            .count();
+        assert_eq!(shared, 7, "{results:?}");
+        assert!(results
+            .iter()
+            .any(|r| matches!(r, Err(Error::LoginFailed { .. }))));
+        // A new request inside the cool-down gets the same answer without a sign-in.
+        let again = runner
+            .login(
+                &paths,
+                "lab",
+                &LoginTarget::Profile("dev".into()),
+                &token,
+                || false,
+                &quick(30),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            again.to_string().contains("AccessDeniedException"),
+            "{again}"
+        );
+        assert_eq!(runs(&log).len(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn at_most_two_logins_run_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (paths, log) = counting_cli(
+            dir.path(),
+            "sleep 1; echo \"$$ end $(date +%s.%N)\" >> $0.ends; exit 0",
+        );
+        let runner = Arc::new(LoginRunner::default());
+        let calls = (0..4).map(|i| {
+            let (runner, paths) = (runner.clone(), paths.clone());
+            let token = dir.path().join(format!("t{i}.json"));
+            tokio::spawn(async move {
+                runner
+                    .login(
+                        &paths,
+                        &format!("s{i}"),
+                        &LoginTarget::Session(format!("s{i}")),
+                        &token,
+                        || false,
+                        &quick(30),
+                    )
+                    .await
+            })
+        });
+        for r in futures_join(calls).await {
+            r.unwrap();
+        }
+        let starts: Vec<f64> = runs(&log)
+            .iter()
+            .map(|l| l.split(' ').nth(1).unwrap().parse().unwrap())
+            .collect();
+        let ends: Vec<f64> = runs(&paths.trusted_cli_dirs[0].join("aws.ends"))
+            .iter()
+            .map(|l| l.split(' ').nth(2).unwrap().parse().unwrap())
+            .collect();
+        assert_eq!((starts.len(), ends.len()), (4, 4));
+        for &t in &starts {
+            let running = starts
+                .iter()
+                .zip(&ends)
+                .filter(|(s, e)| **s <= t && t < **e)
+                .count();
+            assert!(
+                running <= MAX_CONCURRENT_LOGINS,
+                "{running} at {t}: {starts:?} {ends:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stopped_lock_holder_does_not_block_for_good() {
+        // Issue 12 #7: the cross-process lock waited forever behind a stopped holder.
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::under(dir.path());
+        let other_process = LoginRunner::default();
+        let token = dir.path().join("token.json");
+        let _held = FileLock::acquire(&lock_path(&paths, "lab")).await.unwrap();
+        let err = other_process
+            .exclusive(
+                &paths,
+                "lab",
+                &token,
+                || false,
+                Duration::from_millis(300),
+                || async { Ok(()) },
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::RefreshInProgress { .. }), "{err}");
+        drop(_held);
+        let ran = other_process
+            .exclusive(
+                &paths,
+                "lab",
+                &token,
+                || false,
+                Duration::from_millis(300),
+                || async { Ok(()) },
+            )
+            .await
+            .unwrap();
+        assert_eq!(ran, Some(()));
+    }
+
+    #[tokio::test]
+    async fn after_shutdown_no_login_starts() {
+        // Issue 12 #3: a login queued behind others still started after stdin closed.
+        let dir = tempfile::tempdir().unwrap();
+        let (paths, log) = counting_cli(dir.path(), "exit 0");
+        let runner = LoginRunner::default();
+        runner.shutdown();
+        let err = runner
+            .login(
+                &paths,
+                "lab",
+                &LoginTarget::Profile("dev".into()),
+                &dir.path().join("t"),
+                || false,
+                &quick(5),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::ShuttingDown), "{err}");
+        assert!(runs(&log).is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_login_ended_by_shutdown_is_no_failure() {
+        // Found by the e2e attack tests: stdin EOF during a sign-in started a 30 s cool-down for
+        // every other process of the app.
+        let dir = tempfile::tempdir().unwrap();
+        let (paths, log) = counting_cli(dir.path(), "sleep 30");
+        let runner = Arc::new(LoginRunner::default());
+        let login = {
+            let (runner, paths, token) = (runner.clone(), paths.clone(), dir.path().join("t"));
+            tokio::spawn(async move {
+                runner
+                    .login(
+                        &paths,
+                        "lab",
+                        &LoginTarget::Profile("dev".into()),
+                        &token,
+                        || false,
+                        &quick(60),
+                    )
+                    .await
+            })
+        };
+        while runs(&log).is_empty() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        runner.shutdown();
+        let err = login.await.unwrap().unwrap_err();
+        assert!(matches!(err, Error::ShuttingDown), "{err}");
+        assert!(recent_failure(&paths, "lab").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_hung_version_check_ends_with_everything_it_started() {
+        // Issue 12 #3: a hung `aws --version` left its children running.
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("grandchild");
+        let paths = fake_cli(
+            dir.path(),
+            &format!("sleep 300 & echo $! > {}\nwait", pid_file.display()),
+        );
+        let err = find_cli(&paths, &Default::default(), Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("did not answer"), "{err}");
+        let pid: i32 = fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        // SAFETY: signal 0 only checks that the process exists.
+        while unsafe { libc::kill(pid, 0) } == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the grandchild {pid} outlived the check"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    #[test]
+    fn a_same_length_rewrite_changes_the_fingerprint() {
+        // Issue 12 #14: (mtime, len) missed a same-length rename-over within one clock tick.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.json");
+        fs::write(&p, "aaaa").unwrap();
+        let before = fingerprint(&p);
+        let tmp = dir.path().join("new");
+        fs::write(&tmp, "bbbb").unwrap();
+        let f = fs::File::options().write(true).open(&tmp).unwrap();
+        f.set_modified(fs::metadata(&p).unwrap().modified().unwrap())
+            .unwrap();
+        fs::rename(&tmp, &p).unwrap();
+        assert_ne!(fingerprint(&p), before);
+    }
+
+    async fn futures_join<T: Send + 'static>(
+        handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+    ) -> Vec<T> {
+        let mut out = Vec::new();
+        for h in handles.collect::<Vec<_>>() {
+            out.push(h.await.unwrap());
+        }
+        out
     }
 }

@@ -15,9 +15,12 @@ pub mod keep_alive;
 pub mod label;
 pub mod login;
 pub mod paths;
+pub mod permissions;
 pub mod read;
 pub mod refresh;
+pub mod session_log;
 pub mod settings;
+pub mod sign_out;
 pub mod silent_refresh;
 pub mod sso_cache;
 
@@ -28,6 +31,24 @@ pub use read::Diagnostic;
 pub use settings::Settings;
 
 use login::LoginRunner;
+
+/// Log targets of the AWS SDK and the HTTP stack under it that log request and response bodies
+/// (tokens, client secrets) at debug and trace. Fronts cap them at `warn`.
+pub const SECRET_BEARING_LOG_TARGETS: &[&str] = &[
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http",
+    "aws_smithy_http_client",
+    "aws_smithy_types",
+    "aws_smithy_json",
+    "aws_sdk_ssooidc",
+    "aws_runtime",
+    "aws_config",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "rustls",
+];
 
 /// What every front holds: where things are, the user's settings, and the one login runner.
 pub struct Context {
@@ -60,10 +81,15 @@ impl Context {
         }
     }
 
-    /// Builds the inventory as of now.
+    /// Builds the inventory as of now, with what the session log knows (and learns from it).
     pub fn inventory(&self) -> Inventory {
-        let mut inv =
-            Inventory::build(&self.paths, &self.settings, time::OffsetDateTime::now_utc());
+        let now = time::OffsetDateTime::now_utc();
+        let mut inv = Inventory::build(&self.paths, &self.settings, now);
+        let mut log = session_log::SessionLog::load(&self.paths);
+        inv.apply_session_log(&mut log, &self.settings, now);
+        if let Err(e) = log.save() {
+            tracing::warn!("cannot record sign-in sessions: {e}");
+        }
         inv.diagnostics.extend(self.settings_problem.clone());
         inv
     }

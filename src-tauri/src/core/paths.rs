@@ -26,9 +26,17 @@ pub struct Paths {
     pub trusted_cli_dirs: Vec<PathBuf>,
     /// The allow-listed part of the environment, passed to `aws sso login`.
     pub login_env: Vec<(OsString, OsString)>,
+    /// The fixed program that opens sign-in links, when installed.
+    pub opener: Option<PathBuf>,
+    /// The environment the opener gets (the desktop session, nothing that picks a browser).
+    pub opener_env: Vec<(OsString, OsString)>,
+    /// A browser can be shown here: a display on Linux and other Unix desktops; always on macOS and Windows.
+    pub has_browser: bool,
     /// SSO OIDC endpoint override: `AWS_ENDPOINT_URL_SSO_OIDC`, else `AWS_ENDPOINT_URL` (the SDK's
     /// standard variables), for private endpoints and tests.
     pub oidc_endpoint: Option<String>,
+    /// SSO portal endpoint override (`AWS_ENDPOINT_URL_SSO`, else `AWS_ENDPOINT_URL`), for sign-out.
+    pub sso_endpoint: Option<String>,
 }
 
 impl Paths {
@@ -40,9 +48,18 @@ impl Paths {
             .or_else(dirs::home_dir)
             .unwrap_or_else(|| PathBuf::from("."));
         let config_dir = dirs::config_dir().unwrap_or_else(|| home.join(".config"));
+        let cwd = std::env::current_dir().ok();
+        // The login child runs in the home folder: a relative path must mean the same file there.
+        let absolute = |v: OsString| {
+            let p = expand_tilde(Path::new(&v), &home);
+            match &cwd {
+                Some(c) if p.is_relative() => c.join(p),
+                _ => p,
+            }
+        };
         let aws_config = std::env::var_os("AWS_CONFIG_FILE")
             .filter(|v| !v.is_empty())
-            .map(|v| expand_tilde(Path::new(&v), &home))
+            .map(absolute)
             .unwrap_or_else(|| home.join(".aws").join("config"));
         let aws_credentials = std::env::var_os("AWS_SHARED_CREDENTIALS_FILE")
             .filter(|v| !v.is_empty())
@@ -52,6 +69,15 @@ impl Paths {
             .filter(|v| !v.is_empty())
             .map(|v| expand_tilde(Path::new(&v), &home))
             .unwrap_or_else(|| home.join(".codex"));
+        let mut login_env = crate::core::login::allowed_env(std::env::vars_os());
+        for (k, v) in &mut login_env {
+            if k == "AWS_CONFIG_FILE" || k == "AWS_SHARED_CREDENTIALS_FILE" {
+                *v = absolute(std::mem::take(v)).into_os_string();
+            }
+        }
+        let display = ["DISPLAY", "WAYLAND_DISPLAY"]
+            .iter()
+            .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()));
         let state_dir = dirs::state_dir()
             .or_else(dirs::data_local_dir)
             .unwrap_or_else(|| home.join(".local").join("state"))
@@ -62,13 +88,19 @@ impl Paths {
             aws_credentials,
             codex_home,
             state_dir,
-            cwd: std::env::current_dir().ok(),
+            cwd,
             trusted_cli_dirs: crate::core::login::TRUSTED_CLI_DIRS
                 .iter()
                 .map(PathBuf::from)
                 .collect(),
-            login_env: crate::core::login::allowed_env(std::env::vars_os()),
+            login_env,
+            opener: Some(PathBuf::from(crate::core::login::OPENER)).filter(|p| p.is_file()),
+            opener_env: crate::core::login::opener_env(std::env::vars_os()),
+            has_browser: display || !cfg!(all(unix, not(target_os = "macos"))),
             oidc_endpoint: ["AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL"]
+                .iter()
+                .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty())),
+            sso_endpoint: ["AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL"]
                 .iter()
                 .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty())),
             home,
@@ -87,7 +119,11 @@ impl Paths {
             cwd: None,
             trusted_cli_dirs: Vec::new(),
             login_env: vec![(OsString::from("HOME"), home.as_os_str().to_owned())],
+            opener: None,
+            opener_env: Vec::new(),
+            has_browser: false,
             oidc_endpoint: None,
+            sso_endpoint: None,
         }
     }
 

@@ -4,11 +4,14 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::core::aws_config::{self, AwsConfig, ProfileKind};
+use std::sync::Arc;
+
+use crate::core::aws_config::{self, AwsConfig, ProfileInfo, ProfileKind};
 use crate::core::clients;
 use crate::core::error::{Error, Result};
 use crate::core::inventory::Server;
 use crate::core::login::{LoginOptions, LoginOutcome, LoginTarget};
+use crate::core::session_log::SessionLog;
 use crate::core::silent_refresh;
 use crate::core::sso_cache::{self, TokenState};
 use crate::core::Context;
@@ -38,6 +41,9 @@ pub enum Method {
 pub struct RefreshOptions {
     /// Never run a login; fail when the refresh token cannot be used.
     pub silent_only: bool,
+    /// Start a fresh sign-in session: sign out on the server, then sign in through the browser,
+    /// so the session's full length starts now. The current session is lost.
+    pub fresh: bool,
     /// How to run the login when one is needed (its timeout is taken from the settings).
     pub login: LoginOptions,
 }
@@ -54,6 +60,10 @@ pub struct RefreshReply {
     pub expires_at: Option<String>,
     /// How it was renewed (absent on failure).
     pub method: Option<Method>,
+    /// When a browser sign-in will be needed again (RFC 3339, UTC), when known.
+    pub session_ends_at: Option<String>,
+    /// `sessionEndsAt` is an estimate (recorded sign-in plus the configured session length).
+    pub session_ends_at_estimated: bool,
     pub message: String,
     /// For a refresh by server: the config file of the entry that was used (a name can exist in
     /// several clients and files).
@@ -68,7 +78,7 @@ pub struct RefreshReply {
 /// Refreshes the SSO session behind `profile`, or behind the profile of MCP server `server`.
 /// `profile` wins when both are given. `Err` only for a request that names nothing.
 pub async fn refresh(
-    ctx: &Context,
+    ctx: &Arc<Context>,
     profile: Option<&str>,
     server: Option<&str>,
     options: RefreshOptions,
@@ -83,7 +93,7 @@ pub async fn refresh(
 }
 
 async fn refresh_one(
-    ctx: &Context,
+    ctx: &Arc<Context>,
     name: &str,
     origin: ProfileOrigin,
     options: RefreshOptions,
@@ -92,9 +102,14 @@ async fn refresh_one(
         Ok(r) => r,
         Err(e) => {
             let mut reply = failure(Some(name), Some(origin), &e);
-            reply.sso_session = AwsConfig::load_all(&ctx.paths, &mut Vec::new())
-                .profile(name)
-                .sso_session;
+            let n = name.to_owned();
+            reply.sso_session = blocking(ctx, move |ctx| {
+                Ok(AwsConfig::load_all(&ctx.paths, &mut Vec::new())
+                    .profile(&n)
+                    .sso_session)
+            })
+            .await
+            .unwrap_or_default();
             reply
         }
     };
@@ -103,30 +118,44 @@ async fn refresh_one(
 }
 
 /// Refreshes every distinct session among the profiles the server may use, the default first.
-async fn refresh_server(ctx: &Context, server: &str, options: RefreshOptions) -> RefreshReply {
-    let found = match profile_of_server(ctx, server) {
-        Ok(f) => f,
-        Err(e) => return failure(None, None, &e),
+async fn refresh_server(ctx: &Arc<Context>, server: &str, options: RefreshOptions) -> RefreshReply {
+    let found = {
+        let s = server.to_owned();
+        match blocking(ctx, move |ctx| profile_of_server(&ctx, &s)).await {
+            Ok(f) => f,
+            Err(e) => return failure(None, None, &e),
+        }
     };
     let config_path = found.config_path.display().to_string();
     // One refresh per session: profiles sharing a token share a sign-in.
-    let config = AwsConfig::load_all(&ctx.paths, &mut Vec::new());
-    let mut seen_keys: Vec<String> = Vec::new();
-    let mut targets: Vec<&str> = Vec::new();
-    let mut not_sso: Vec<&str> = Vec::new();
-    for p in &found.profiles {
-        let info = config.profile(p);
-        match info.cache_key() {
-            Some(key) if seen_keys.iter().any(|k| k == key) => continue,
-            Some(key) => seen_keys.push(key.to_owned()),
-            // Static keys and the like need no sign-in: left out when an SSO profile is there.
-            None => {
-                not_sso.push(p);
-                continue;
+    let sorted = {
+        let profiles = found.profiles.clone();
+        blocking(ctx, move |ctx| {
+            let config = AwsConfig::load_all(&ctx.paths, &mut Vec::new());
+            let mut seen_keys: Vec<String> = Vec::new();
+            let mut targets: Vec<String> = Vec::new();
+            let mut not_sso: Vec<String> = Vec::new();
+            for p in profiles {
+                let info = config.profile(&p);
+                match info.cache_key() {
+                    Some(key) if seen_keys.iter().any(|k| k == key) => continue,
+                    Some(key) => seen_keys.push(key.to_owned()),
+                    // Static keys and the like need no sign-in: left out when an SSO profile is there.
+                    None => {
+                        not_sso.push(p);
+                        continue;
+                    }
+                }
+                targets.push(p);
             }
-        }
-        targets.push(p);
-    }
+            Ok((targets, not_sso))
+        })
+        .await
+    };
+    let (mut targets, mut not_sso) = match sorted {
+        Ok(t) => t,
+        Err(e) => return failure(None, None, &e),
+    };
     if targets.is_empty() {
         // Nothing to sign in to: the first profile's refusal says why.
         targets = not_sso.drain(..).take(1).collect();
@@ -169,7 +198,7 @@ async fn refresh_server(ctx: &Context, server: &str, options: RefreshOptions) ->
         None => failure(None, None, &Error::NothingNamed),
     };
     if targets.len() > 1 {
-        first.profiles = targets.iter().map(|p| (*p).to_owned()).collect();
+        first.profiles = targets.clone();
     }
     if !not_sso.is_empty() {
         first.message.push_str(&format!(
@@ -181,11 +210,93 @@ async fn refresh_server(ctx: &Context, server: &str, options: RefreshOptions) ->
     first
 }
 
-async fn refresh_profile(
-    ctx: &Context,
-    name: &str,
+/// What [`ensure`] found or did.
+#[derive(Debug)]
+pub enum Ensured {
+    /// Valid beyond the threshold; nothing was run.
+    AlreadyValid {
+        profile: String,
+        sso_session: Option<String>,
+        expires_at: OffsetDateTime,
+    },
+    /// Renewed silently or signed in (the reply says which).
+    Refreshed(RefreshReply),
+}
+
+/// Makes sure the session behind `profile` (or behind MCP server `server`'s profile) is valid
+/// beyond the expiring threshold: at once when it is, else renewed silently when possible, else
+/// one browser sign-in shared by every parallel caller. `Err` for a request that cannot be met.
+pub async fn ensure(
+    ctx: &Arc<Context>,
+    profile: Option<&str>,
+    server: Option<&str>,
     options: RefreshOptions,
-) -> Result<RefreshReply> {
+) -> Result<Ensured> {
+    let profile = profile.map(str::trim).filter(|p| !p.is_empty());
+    let server = server.map(str::trim).filter(|s| !s.is_empty());
+    let name = match (profile, server) {
+        (Some(p), _) => p.to_owned(),
+        (None, Some(s)) => {
+            let s = s.to_owned();
+            // The profile its AWS calls use by default.
+            let found = blocking(ctx, move |ctx| profile_of_server(&ctx, &s)).await?;
+            found
+                .profiles
+                .into_iter()
+                .next()
+                .ok_or(Error::NothingNamed)?
+        }
+        (None, None) => return Err(Error::NothingNamed),
+    };
+    let (plan, status) = {
+        let name = name.clone();
+        blocking(ctx, move |ctx| {
+            let plan = plan(&ctx, &name)?;
+            let status = sso_cache::read_status(
+                &ctx.paths.sso_cache_dir(),
+                &plan.key,
+                now(),
+                ctx.settings.expiring_threshold(),
+                &mut Vec::new(),
+            );
+            Ok((plan, status))
+        })
+        .await?
+    };
+    if let (TokenState::Valid, Some(expires_at), false) =
+        (status.state, status.expires_at, options.fresh)
+    {
+        return Ok(Ensured::AlreadyValid {
+            profile: name,
+            sso_session: plan.info.sso_session,
+            expires_at,
+        });
+    }
+    refresh_profile(ctx, &name, options)
+        .await
+        .map(Ensured::Refreshed)
+}
+
+/// Runs file work (discovery, config and cache reads, writes) off the async runtime, which may
+/// be the MCP server's single thread.
+async fn blocking<T: Send + 'static>(
+    ctx: &Arc<Context>,
+    work: impl FnOnce(Arc<Context>) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let ctx = ctx.clone();
+    tokio::task::spawn_blocking(move || work(ctx))
+        .await
+        .map_err(|e| Error::io("(background task)", std::io::Error::other(e.to_string())))?
+}
+
+/// What a refresh of one profile will do, read from the AWS config.
+struct Plan {
+    info: ProfileInfo,
+    target: LoginTarget,
+    key: String,
+}
+
+fn plan(ctx: &Context, name: &str) -> Result<Plan> {
     aws_config::validate_name(name)?;
     let config = AwsConfig::load_all(&ctx.paths, &mut Vec::new());
     let info = config.profile(name);
@@ -231,17 +342,41 @@ async fn refresh_profile(
     match &target {
         LoginTarget::Profile(p) | LoginTarget::Session(p) => aws_config::validate_name(p)?,
     }
-    let key = info.cache_key().ok_or_else(|| Error::NotSso {
-        name: name.to_owned(),
-    })?;
+    let key = info
+        .cache_key()
+        .ok_or_else(|| Error::NotSso {
+            name: name.to_owned(),
+        })?
+        .to_owned();
+    Ok(Plan { info, target, key })
+}
+
+async fn refresh_profile(
+    ctx: &Arc<Context>,
+    name: &str,
+    options: RefreshOptions,
+) -> Result<RefreshReply> {
+    let Plan { info, target, key } = {
+        let name = name.to_owned();
+        blocking(ctx, move |ctx| plan(&ctx, &name)).await?
+    };
+    let key = key.as_str();
+    tracing::trace!(profile = %crate::core::error::shown(name), kind = ?info.kind, "refresh planned");
     let cache_dir = ctx.paths.sso_cache_dir();
     let token_file = sso_cache::token_path(&cache_dir, key);
     let threshold = ctx.settings.expiring_threshold();
     let current = || sso_cache::read_status(&cache_dir, key, now(), threshold, &mut Vec::new());
     let is_fresh = || current().state < TokenState::Expired;
 
+    if options.fresh {
+        sign_out(ctx, key, info.region.as_deref()).await?;
+    }
     // The refresh token first: no browser, no user. Only sso-session profiles have one.
     let silent = match (&info.sso_session, &info.region) {
+        _ if options.fresh => Err(Error::SilentRefreshUnavailable {
+            session: key.to_owned(),
+            reason: "a fresh session was asked for".into(),
+        }),
         (Some(session), Some(region)) => {
             silent_refresh::renew(ctx, session, region).await.map(|r| {
                 if r.is_some_and(|r| !r.kept_theirs) {
@@ -284,7 +419,19 @@ async fn refresh_profile(
             (outcome, Method::Browser)
         }
     };
-    let status = current();
+    let status = {
+        let (cache_dir, key) = (cache_dir.clone(), key.to_owned());
+        blocking(ctx, move |_| {
+            Ok(sso_cache::read_status(
+                &cache_dir,
+                &key,
+                now(),
+                threshold,
+                &mut Vec::new(),
+            ))
+        })
+        .await?
+    };
     let expires_at = match status.expires_at {
         Some(t) if status.state < TokenState::Expired => t,
         _ => {
@@ -292,6 +439,30 @@ async fn refresh_profile(
                 session: key.to_owned(),
             })
         }
+    };
+    let end = {
+        let (key, length) = (key.to_owned(), ctx.settings.session_length(key));
+        let signed_in = method == Method::Browser && outcome == LoginOutcome::LoggedIn;
+        let fresh = options.fresh;
+        blocking(ctx, move |ctx| {
+            let mut log = SessionLog::load(&ctx.paths);
+            match (fresh, signed_in) {
+                (true, true) => log.fresh(&key, now()),
+                (false, true) => log.signed_in(&key, now(), length),
+                _ => {}
+            }
+            if let Err(e) = log.save() {
+                tracing::warn!("cannot record the sign-in: {e}");
+            }
+            Ok(log.end_of(&key, length))
+        })
+        .await?
+    };
+    // Without a refresh token, the token's own expiry is when a sign-in is needed.
+    let (session_ends_at, session_ends_at_estimated) = match (status.refreshable, end) {
+        (false, _) => (Some(expires_at), false),
+        (true, Some(end)) => (Some(end.at), end.estimated),
+        (true, None) => (None, false),
     };
     let what = match &info.sso_session {
         Some(s) => format!("SSO session {s:?} (profile {name:?})"),
@@ -310,6 +481,13 @@ async fn refresh_profile(
             "The {what} was just refreshed by another caller; the token is valid until {expires}. Retry the failed AWS call."
         ),
     };
+    let message = match (options.fresh, session_ends_at) {
+        (true, Some(end)) => format!(
+            "{message} A fresh sign-in session started; a browser sign-in will be needed again at about {}.",
+            sso_cache::format_time(end)
+        ),
+        _ => message,
+    };
     Ok(RefreshReply {
         success: true,
         profile: Some(name.to_owned()),
@@ -317,10 +495,47 @@ async fn refresh_profile(
         sso_session: info.sso_session.clone(),
         expires_at: Some(expires),
         method: Some(method),
+        session_ends_at: session_ends_at.map(sso_cache::format_time),
+        session_ends_at_estimated,
         message,
         config_path: None,
         profiles: Vec::new(),
     })
+}
+
+/// Ends the sign-in session of `key` on the server (the SSO portal's `Logout`, with the cached
+/// access token) and removes its token file, as `aws sso logout` does. A session that is already
+/// over, or a token that is gone, needs no sign-out.
+async fn sign_out(ctx: &Arc<Context>, key: &str, region: Option<&str>) -> Result<()> {
+    let token_file = sso_cache::token_path(&ctx.paths.sso_cache_dir(), key);
+    sso_cache::check_private(&ctx.paths, &token_file)?;
+    let access_token = {
+        let path = token_file.clone();
+        blocking(ctx, move |_| {
+            Ok(crate::core::read::text(&path)
+                .ok()
+                .flatten()
+                .and_then(|text| {
+                    sso_cache::TokenFile::parse(&text)
+                        .ok()
+                        .and_then(|f| f.access_token().map(str::to_owned))
+                }))
+        })
+        .await?
+    };
+    if let (Some(token), Some(region)) = (access_token, region) {
+        crate::core::sign_out::logout(&ctx.paths, region, token)
+            .await
+            .map_err(|reason| Error::SignOutFailed {
+                session: key.to_owned(),
+                reason,
+            })?;
+    }
+    match std::fs::remove_file(&token_file) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(&token_file, e)),
+    }
 }
 
 /// The profiles of one MCP server entry and where that entry is configured.
@@ -423,6 +638,8 @@ fn failure(profile: Option<&str>, origin: Option<ProfileOrigin>, e: &Error) -> R
         sso_session: None,
         expires_at: None,
         method: None,
+        session_ends_at: None,
+        session_ends_at_estimated: false,
         message: format!("{}.{advice}", capitalise(&e.to_string())),
         config_path: None,
         profiles: Vec::new(),

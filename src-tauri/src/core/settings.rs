@@ -1,6 +1,7 @@
 //! The app's settings file (`<config dir>/aws-sso-tray/settings.json`), read by every front and
 //! written by the tray's settings view. The file format is this struct, camelCase, every key optional.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -21,9 +22,11 @@ pub struct Settings {
     pub expiring_threshold_minutes: u64,
     /// How long the user has to finish a browser sign-in before the login is stopped.
     pub login_timeout_seconds: u64,
-    /// Renew refreshable sessions before they expire; unset means the front's default
-    /// (on in the tray, off in the MCP server).
+    /// The tray renews refreshable sessions before they expire; unset means on.
     pub keep_alive: Option<bool>,
+    /// An MCP server renews them too (opt-in: every MCP client starts its own server). Kept
+    /// apart from `keepAlive`, which the tray's window writes.
+    pub mcp_keep_alive: bool,
     /// How many minutes before expiry keep-alive renews a session.
     pub keep_alive_minutes: u64,
     /// Notify when a session enters the expiring threshold.
@@ -38,6 +41,11 @@ pub struct Settings {
     pub show_non_aws: bool,
     /// Never open a browser for a login; show the verification URL and code in the window instead.
     pub login_without_browser: bool,
+    /// How long an IAM Identity Center sign-in session lasts (the instance's setting; 8 h by
+    /// default), to estimate when a browser sign-in will be needed.
+    pub session_length_minutes: u64,
+    /// The same per sso-session name, for instances set differently.
+    pub session_length_minutes_by_session: BTreeMap<String, u64>,
 }
 
 impl Default for Settings {
@@ -47,6 +55,7 @@ impl Default for Settings {
             expiring_threshold_minutes: 15,
             login_timeout_seconds: 120,
             keep_alive: None,
+            mcp_keep_alive: false,
             keep_alive_minutes: 10,
             notify_before_expiry: true,
             notify_at_expiry: true,
@@ -54,11 +63,48 @@ impl Default for Settings {
             start_at_login: false,
             show_non_aws: false,
             login_without_browser: false,
+            session_length_minutes: 8 * 60,
+            session_length_minutes_by_session: BTreeMap::new(),
         }
     }
 }
 
+/// Accepted ranges; values outside are clamped on load and save, so no later arithmetic on them
+/// can overflow (issue 12 #9).
+const THRESHOLD_MINUTES: std::ops::RangeInclusive<u64> = 1..=7 * 24 * 60;
+const KEEP_ALIVE_MINUTES: std::ops::RangeInclusive<u64> = 1..=12 * 60;
+const LOGIN_TIMEOUT_SECONDS: std::ops::RangeInclusive<u64> = 1..=3600;
+/// IAM Identity Center accepts 15 minutes to 90 days; shorter values are kept for tests.
+const SESSION_MINUTES: std::ops::RangeInclusive<u64> = 1..=90 * 24 * 60;
+
+fn clamp(v: u64, range: &std::ops::RangeInclusive<u64>) -> u64 {
+    v.clamp(*range.start(), *range.end())
+}
+
 impl Settings {
+    /// The same settings with every number in its accepted range.
+    pub fn clamped(mut self) -> Self {
+        self.expiring_threshold_minutes =
+            clamp(self.expiring_threshold_minutes, &THRESHOLD_MINUTES);
+        self.keep_alive_minutes = clamp(self.keep_alive_minutes, &KEEP_ALIVE_MINUTES);
+        self.login_timeout_seconds = clamp(self.login_timeout_seconds, &LOGIN_TIMEOUT_SECONDS);
+        self.session_length_minutes = clamp(self.session_length_minutes, &SESSION_MINUTES);
+        for v in self.session_length_minutes_by_session.values_mut() {
+            *v = clamp(*v, &SESSION_MINUTES);
+        }
+        self
+    }
+
+    /// How long the sign-in session of `session` (an sso-session name or legacy start URL) lasts.
+    pub fn session_length(&self, session: &str) -> Duration {
+        let minutes = self
+            .session_length_minutes_by_session
+            .get(session)
+            .copied()
+            .unwrap_or(self.session_length_minutes);
+        Duration::from_secs(minutes.saturating_mul(60))
+    }
+
     pub fn expiring_threshold(&self) -> Duration {
         Duration::from_secs(self.expiring_threshold_minutes.saturating_mul(60))
     }
@@ -87,7 +133,7 @@ impl Settings {
         match parsed {
             Ok(mut s) => {
                 s.project_roots.retain(|p| p.is_absolute());
-                (s, None)
+                (s.clamped(), None)
             }
             Err(diag) => (Settings::default(), Some(diag)),
         }
@@ -99,7 +145,7 @@ impl Settings {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
-        let mut body = serde_json::to_vec_pretty(self)
+        let mut body = serde_json::to_vec_pretty(&self.clone().clamped())
             .map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
         body.push(b'\n');
         write_atomically(&path, &body, || Ok(()))
@@ -154,5 +200,30 @@ mod tests {
         };
         s.save(&paths).unwrap();
         assert_eq!(Settings::load(&paths), (s, None));
+    }
+
+    #[test]
+    fn huge_numbers_are_clamped_on_load_and_save() {
+        // Issue 12 #9: these overflowed date arithmetic in the tray and keep-alive.
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::under(dir.path());
+        std::fs::create_dir_all(paths.settings_file().parent().unwrap()).unwrap();
+        std::fs::write(
+            paths.settings_file(),
+            r#"{"expiringThresholdMinutes": 18446744073709551615, "keepAliveMinutes": 0,
+                "loginTimeoutSeconds": 99999999999}"#,
+        )
+        .unwrap();
+        let (s, diag) = Settings::load(&paths);
+        assert_eq!(diag, None);
+        assert_eq!(s.expiring_threshold_minutes, 7 * 24 * 60);
+        assert_eq!(s.keep_alive_minutes, 1);
+        assert_eq!(s.login_timeout_seconds, 3600);
+        let raw = Settings {
+            keep_alive_minutes: u64::MAX,
+            ..Settings::default()
+        };
+        raw.save(&paths).unwrap();
+        assert_eq!(Settings::load(&paths).0.keep_alive_minutes, 12 * 60);
     }
 }

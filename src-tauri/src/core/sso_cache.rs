@@ -1,14 +1,21 @@
-//! Token files in `~/.aws/sso/cache`, as the AWS CLI and SDKs write them. Only the facts needed
-//! for status are read; token values are never held outside the raw file buffer.
+//! Token files in `~/.aws/sso/cache`, as the AWS CLI and SDKs write them. One parser, [`TokenFile`],
+//! holds every rule about what a field means, for status, silent renewal and rival writers alike.
+//! Token values are borrowed from the file buffer and never copied into anything kept.
 
+use std::borrow::Cow;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::de::IgnoredAny;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use crate::core::error::{Error, Result};
+use crate::core::paths::Paths;
+use crate::core::permissions;
 use crate::core::read::{self, Diagnostic};
 
 /// Where a token stands.
@@ -48,22 +55,206 @@ pub fn token_path(cache_dir: &Path, key: &str) -> PathBuf {
     cache_dir.join(format!("{}.json", sha1_smol::Sha1::from(key).digest()))
 }
 
-// Secrets are deserialised as `IgnoredAny`: only their presence is kept. Times are taken as any
-// JSON value so that one field of an odd type (another tool's writing) reads as "no such time"
-// instead of making the whole token unreadable.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TokenFile {
-    access_token: Option<IgnoredAny>,
-    expires_at: Option<serde_json::Value>,
-    refresh_token: Option<IgnoredAny>,
-    client_id: Option<IgnoredAny>,
-    client_secret: Option<IgnoredAny>,
-    registration_expires_at: Option<serde_json::Value>,
+/// Refuses to have a token written where another user could redirect or read it: `~/.aws`,
+/// `~/.aws/sso` and the cache folder must be the user's own and writable by no one else, and the
+/// token file, when there is one, a regular file of the user's (not a symlink someone planted).
+/// Checked before every login and renewal.
+pub fn check_private(paths: &Paths, token_file: &Path) -> Result<()> {
+    let aws = paths.home.join(".aws");
+    for dir in [aws.clone(), aws.join("sso"), paths.sso_cache_dir()] {
+        // A missing folder is made by the CLI, as the user, when it writes.
+        if dir.exists() {
+            permissions::private_to_user(&dir)
+                .map_err(|reason| Error::UnsafeCacheFolder { path: dir, reason })?;
+        }
+    }
+    let unsafe_file = |reason: String| Error::UnsafeCacheFolder {
+        path: token_file.to_path_buf(),
+        reason,
+    };
+    match std::fs::symlink_metadata(token_file) {
+        Ok(m) if m.file_type().is_symlink() => Err(unsafe_file(
+            "it is a symbolic link, so the token would be written wherever it points".into(),
+        )),
+        Ok(m) if !m.is_file() => Err(unsafe_file("it is not a regular file".into())),
+        Ok(_) => permissions::private_to_user(token_file).map_err(unsafe_file),
+        Err(_) => Ok(()),
+    }
 }
 
-/// Reads the token status for `key`. A file without `accessToken` (a client registration, another
-/// tool's file) counts as missing; a token file that is broken also adds a diagnostic.
+/// One token file. A field counts only when it is a non-empty string: another type (another tool's
+/// writing) or `""` reads as absent, so one odd field never hides the rest of the file.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenFile<'a> {
+    /// `Some(None)`: present but empty or not text, a broken token file (absent: not a token file).
+    #[serde(borrow, default, deserialize_with = "present_text")]
+    access_token: Option<Option<Cow<'a, str>>>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    expires_at: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    refresh_token: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    client_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    client_secret: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    registration_expires_at: Option<Cow<'a, str>>,
+}
+
+/// What a silent renewal sends, borrowed from the token file.
+pub struct Grant<'a> {
+    pub client_id: &'a str,
+    pub client_secret: &'a str,
+    pub refresh_token: &'a str,
+}
+
+impl<'a> TokenFile<'a> {
+    /// Parses the text of a token file; `Err` when it is not a JSON object.
+    pub fn parse(text: &'a str) -> serde_json::Result<Self> {
+        serde_json::from_str(text)
+    }
+
+    /// The access token, for the one call that must send it (the SSO portal's `Logout`).
+    pub fn access_token(&self) -> Option<&str> {
+        self.access_token.as_ref()?.as_deref()
+    }
+
+    /// Whether the file holds an access token at all (client registrations and other tools' files do not).
+    pub fn has_token(&self) -> bool {
+        matches!(self.access_token, Some(Some(_)))
+    }
+
+    /// The access token's expiry, or why it cannot be read.
+    pub fn expires_at(&self) -> std::result::Result<OffsetDateTime, &'static str> {
+        match self.expires_at.as_deref() {
+            None => Err("has no expiresAt"),
+            Some(raw) => parse_expiry(raw).ok_or_else(|| expiry_problem(raw)),
+        }
+    }
+
+    /// What a silent renewal needs, or why this file cannot be renewed without a browser.
+    pub fn grant(&self, now: OffsetDateTime) -> std::result::Result<Grant<'_>, &'static str> {
+        if !self.has_token() {
+            return Err("no token is cached for it");
+        }
+        let refresh_token = self
+            .refresh_token
+            .as_deref()
+            .ok_or("the cache holds no refresh token")?;
+        let (Some(client_id), Some(client_secret)) =
+            (self.client_id.as_deref(), self.client_secret.as_deref())
+        else {
+            return Err("the cache holds no client registration");
+        };
+        let registration = self
+            .registration_expires_at
+            .as_deref()
+            .and_then(parse_expiry);
+        if registration.is_none_or(|t| t <= now) {
+            return Err("the client registration has expired");
+        }
+        Ok(Grant {
+            client_id,
+            client_secret,
+            refresh_token,
+        })
+    }
+
+    /// The status of the token, or why the file holds none that can be used.
+    pub fn status(
+        &self,
+        now: OffsetDateTime,
+        threshold: Duration,
+    ) -> std::result::Result<TokenStatus, &'static str> {
+        match self.access_token {
+            None => return Ok(TokenStatus::MISSING),
+            Some(None) => return Err("has an accessToken that is empty or not text"),
+            Some(Some(_)) => {}
+        }
+        let expires_at = self.expires_at()?;
+        Ok(TokenStatus {
+            state: state_at(expires_at, now, threshold),
+            expires_at: Some(expires_at),
+            refreshable: self.grant(now).is_ok(),
+        })
+    }
+}
+
+fn expiry_problem(raw: &str) -> &'static str {
+    let local = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
+    );
+    let no_zone = time::PrimitiveDateTime::parse(raw.trim(), &local).is_ok();
+    if no_zone {
+        "has an expiresAt without a time zone"
+    } else {
+        "has an unreadable expiresAt"
+    }
+}
+
+/// A string field as text; any other JSON value as absent (skipped without keeping it).
+fn text<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Cow<'de, str>>, D::Error> {
+    struct Text;
+    impl<'de> Visitor<'de> for Text {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok((!v.is_empty()).then_some(Cow::Borrowed(v)))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok((!v.is_empty()).then(|| Cow::Owned(v.to_owned())))
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(Text)
+}
+
+fn present_text<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<Cow<'de, str>>>, D::Error> {
+    text(d).map(Some)
+}
+
+/// Names the token file's owner for people: `session "corp"` or `start URL https://…`.
+fn owner(key: &str) -> String {
+    if key.contains("://") {
+        format!("start URL {key}")
+    } else {
+        format!("session {key:?}")
+    }
+}
+
+/// Reads the token status for `key` (a session name or legacy start URL). A file without
+/// `accessToken` (a client registration, another tool's file) counts as missing; a token file that
+/// is broken also adds a diagnostic naming the session.
 pub fn read_status(
     cache_dir: &Path,
     key: &str,
@@ -73,7 +264,14 @@ pub fn read_status(
 ) -> TokenStatus {
     let path = token_path(cache_dir, key);
     match read::text(&path) {
-        Ok(Some(text)) => status_of(&path, &text, now, threshold, diagnostics),
+        Ok(Some(text)) => {
+            let before = diagnostics.len();
+            let status = status_of(&path, &text, now, threshold, diagnostics);
+            for d in diagnostics.iter_mut().skip(before) {
+                d.message = format!("token for {} {}", owner(key), d.message);
+            }
+            status
+        }
         Ok(None) => TokenStatus::MISSING,
         Err(d) => {
             diagnostics.push(d);
@@ -90,66 +288,88 @@ pub fn status_of(
     threshold: Duration,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> TokenStatus {
-    let file: TokenFile = match serde_json::from_str(text) {
+    let file = match TokenFile::parse(text) {
         Ok(f) => f,
         Err(e) => {
             diagnostics.push(Diagnostic::new(
                 path,
                 Some(e.line()),
-                "not a readable SSO token file",
+                "is not a readable SSO token file",
             ));
             return TokenStatus::MISSING;
         }
     };
-    if file.access_token.is_none() {
-        return TokenStatus::MISSING;
-    }
-    let Some(expires_at) = file
-        .expires_at
-        .as_ref()
-        .and_then(serde_json::Value::as_str)
-        .and_then(parse_expiry)
-    else {
-        diagnostics.push(Diagnostic::new(
-            path,
-            None,
-            "token file has no readable expiresAt",
-        ));
-        return TokenStatus::MISSING;
-    };
-    let registration_ok = file
-        .registration_expires_at
-        .as_ref()
-        .and_then(serde_json::Value::as_str)
-        .and_then(parse_expiry)
-        .is_some_and(|t| t > now);
-    TokenStatus {
-        state: state_at(expires_at, now, threshold),
-        expires_at: Some(expires_at),
-        refreshable: file.refresh_token.is_some()
-            && file.client_id.is_some()
-            && file.client_secret.is_some()
-            && registration_ok,
-    }
+    file.status(now, threshold).unwrap_or_else(|problem| {
+        diagnostics.push(Diagnostic::new(path, None, problem));
+        TokenStatus::MISSING
+    })
 }
 
 /// A token file rewritten with a renewed token, the way botocore rewrites it: every other field
-/// kept as it was, `expiresAt` in the CLI's format, the refresh token replaced only when a new one
-/// came back. `None` if `original` is not a JSON object.
+/// kept byte for byte (numbers of any size or precision included) and in its place, `expiresAt` in
+/// the CLI's format, the refresh token replaced only when a new one came back. `None` if
+/// `original` is not a JSON object.
 pub fn renewed(
     original: &[u8],
     access_token: &str,
     expires_at: OffsetDateTime,
     refresh_token: Option<&str>,
 ) -> Option<Vec<u8>> {
-    let mut file: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(original).ok()?;
-    file.insert("accessToken".into(), access_token.into());
-    file.insert("expiresAt".into(), format_time(expires_at).into());
+    let mut fields: Vec<(String, Cow<'_, RawValue>)> = serde_json::from_slice::<Fields>(original)
+        .ok()?
+        .0
+        .into_iter()
+        .map(|(k, v)| (k, Cow::Borrowed(v)))
+        .collect();
+    let mut set = |key: &str, value: &str| -> Option<()> {
+        let raw = RawValue::from_string(serde_json::to_string(value).ok()?).ok()?;
+        // The last of duplicate keys is the one readers take.
+        match fields.iter_mut().rfind(|(k, _)| k == key) {
+            Some((_, v)) => *v = Cow::Owned(raw),
+            None => fields.push((key.to_owned(), Cow::Owned(raw))),
+        }
+        Some(())
+    };
+    set("accessToken", access_token)?;
+    set("expiresAt", &format_time(expires_at))?;
     if let Some(rt) = refresh_token {
-        file.insert("refreshToken".into(), rt.into());
+        set("refreshToken", rt)?;
     }
-    serde_json::to_vec(&file).ok()
+    let mut out = Vec::with_capacity(original.len() + 64);
+    out.push(b'{');
+    for (i, (k, v)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, k).ok()?;
+        out.push(b':');
+        out.extend_from_slice(v.get().as_bytes());
+    }
+    out.push(b'}');
+    Some(out)
+}
+
+/// A JSON object's members in file order, values as their exact text.
+struct Fields<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = Fields<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, &'de RawValue>()? {
+                    out.push((k, v));
+                }
+                Ok(Fields(out))
+            }
+        }
+        d.deserialize_map(Members)
+    }
 }
 
 /// Classifies an expiry time.
@@ -168,19 +388,23 @@ pub fn state_at(
 }
 
 /// Parses every `expiresAt` form the CLI and SDKs write: `…Z`, `…UTC` (older CLIs), fractional
-/// seconds, and numeric offsets. A time without a zone is rejected, as botocore does.
+/// seconds, and numeric offsets. A time without a zone is rejected, as botocore does, and so is one
+/// whose UTC form falls outside the years 1–9999.
 pub fn parse_expiry(raw: &str) -> Option<OffsetDateTime> {
     let raw = raw.trim();
     let parsed = match raw.strip_suffix("UTC") {
         Some(base) => OffsetDateTime::parse(&format!("{base}Z"), &Rfc3339),
         None => OffsetDateTime::parse(raw, &Rfc3339),
     };
-    parsed.ok().map(|t| t.to_offset(time::UtcOffset::UTC))
+    parsed
+        .ok()?
+        .checked_to_offset(time::UtcOffset::UTC)
+        .filter(|t| t.year() >= 1)
 }
 
 /// Formats a time the way the CLI writes it: `2026-11-22T09:47:44Z`.
 pub fn format_time(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
+    let t = t.checked_to_offset(time::UtcOffset::UTC).unwrap_or(t);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
         t.year(),
@@ -274,7 +498,7 @@ mod tests {
         assert_eq!(s, TokenStatus::MISSING);
         // Only the second file gave a diagnostic.
         assert_eq!(diags.len(), 1);
-        assert_eq!(diags[0].message, "token file has no readable expiresAt");
+        assert_eq!(diags[0].message, "has no expiresAt");
     }
 
     #[test]
@@ -322,5 +546,85 @@ mod tests {
         let s = read_status(dir.path(), "ok", now, t, &mut diags);
         assert_eq!(s.state, TokenState::Valid);
         assert!(s.refreshable);
+    }
+
+    #[test]
+    fn one_rule_for_what_a_field_is() {
+        // Issue 12 #13: an empty refresh token counted as refreshable for status and not for the
+        // renewal, so keep-alive failed three times before asking for a sign-in.
+        let now = datetime!(2026-11-22 09:00:00 UTC);
+        let text = r#"{"accessToken":"a","expiresAt":"2026-11-22T17:00:00Z","refreshToken":"",
+                      "clientId":"c","clientSecret":"s","registrationExpiresAt":"2027-01-01T00:00:00Z"}"#;
+        let file = TokenFile::parse(text).unwrap();
+        assert_eq!(
+            file.grant(now).err(),
+            Some("the cache holds no refresh token")
+        );
+        let status = file.status(now, Duration::from_secs(900)).unwrap();
+        assert!(!status.refreshable);
+        assert_eq!(status.state, TokenState::Valid);
+        let empty_access =
+            TokenFile::parse(r#"{"accessToken":"","expiresAt":"2026-11-22T17:00:00Z"}"#).unwrap();
+        assert!(!empty_access.has_token());
+        assert_eq!(
+            empty_access.status(now, Duration::ZERO).err(),
+            Some("has an accessToken that is empty or not text")
+        );
+    }
+
+    #[test]
+    fn times_at_the_edge_of_the_range_do_not_panic() {
+        // Issue 12 #9: this value panicked in `to_offset`.
+        assert_eq!(parse_expiry("9999-12-31T23:30:00-01:00"), None);
+        assert_eq!(parse_expiry("0000-01-01T00:30:00+01:00"), None);
+        assert!(parse_expiry("9999-12-31T22:30:00-01:00").is_some());
+        let mut diags = Vec::new();
+        let s = status_of(
+            Path::new("t.json"),
+            r#"{"accessToken":"a","expiresAt":"9999-12-31T23:30:00-01:00"}"#,
+            datetime!(2026-11-22 09:00:00 UTC),
+            Duration::MAX,
+            &mut diags,
+        );
+        assert_eq!(s, TokenStatus::MISSING);
+        assert_eq!(diags[0].message, "has an unreadable expiresAt");
+    }
+
+    #[test]
+    fn a_renewal_rewrites_only_the_renewed_fields() {
+        // Issue 12 #8: a 30-digit integer came back as a float.
+        let original = br#"{"startUrl":"https://x/start","n":123456789012345678901234567890,"f":1.50,"accessToken":"a","expiresAt":"2026-11-22T09:00:00UTC","e":"\u00e9"}"#;
+        let at = datetime!(2026-11-22 17:00:00 UTC);
+        let body = renewed(original, "b", at, Some("r2")).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            r#"{"startUrl":"https://x/start","n":123456789012345678901234567890,"f":1.50,"accessToken":"b","expiresAt":"2026-11-22T17:00:00Z","e":"\u00e9","refreshToken":"r2"}"#
+        );
+        assert_eq!(renewed(&body, "b", at, Some("r2")).unwrap(), body);
+    }
+
+    #[test]
+    fn warnings_name_the_session() {
+        // Issue 9 #16: a warning about a hashed file name told the user nothing.
+        let dir = tempfile::tempdir().unwrap();
+        let now = datetime!(2026-11-22 09:00:00 UTC);
+        std::fs::write(
+            token_path(dir.path(), "corp"),
+            r#"{"accessToken":"a","expiresAt":"2026-11-22T17:00:00"}"#,
+        )
+        .unwrap();
+        let url = "https://corp.awsapps.com/start";
+        std::fs::write(token_path(dir.path(), url), "{oops").unwrap();
+        let mut diags = Vec::new();
+        read_status(dir.path(), "corp", now, Duration::ZERO, &mut diags);
+        read_status(dir.path(), url, now, Duration::ZERO, &mut diags);
+        assert_eq!(
+            diags[0].message,
+            r#"token for session "corp" has an expiresAt without a time zone"#
+        );
+        assert_eq!(
+            diags[1].message,
+            "token for start URL https://corp.awsapps.com/start is not a readable SSO token file"
+        );
     }
 }

@@ -55,13 +55,14 @@ pub fn run(ctx: Context, show: bool) -> anyhow::Result<()> {
             tray::create(app.handle())?;
             watch::spawn(app.handle().clone());
             spawn_keep_alive(app.handle().clone());
+            spawn_signal_handler(app.handle().clone());
             if show {
                 open_window(app.handle(), None);
             }
             Ok(())
         })
         .build(tauri::generate_context!())?;
-    app.run(|_, event| match event {
+    app.run(|app, event| match event {
         // Closing the window destroys it; the tray stays.
         RunEvent::ExitRequested {
             api, code: None, ..
@@ -71,8 +72,10 @@ pub fn run(ctx: Context, show: bool) -> anyhow::Result<()> {
             event: tauri::WindowEvent::Destroyed,
             ..
         } if label == WINDOW => {
-            end_webkit_network_process();
+            end_webkit_network_process(app.clone());
         }
+        // Quit: no sign-in may outlive the tray.
+        RunEvent::Exit => app.state::<AppState>().ctx().logins.shutdown(),
         _ => {}
     });
     Ok(())
@@ -123,7 +126,7 @@ pub fn start_refresh(app: &AppHandle, key: String) {
     tauri::async_runtime::spawn(async move {
         let state = app.state::<AppState>();
         let ctx = state.ctx();
-        let no_browser = ctx.settings.login_without_browser || !has_display(&ctx);
+        let no_browser = ctx.settings.login_without_browser || !ctx.paths.has_browser;
         let sink: PromptSink = {
             let (app, key, label) = (app.clone(), key.clone(), sanitize_label(session.label()));
             Arc::new(move |prompt| {
@@ -134,9 +137,11 @@ pub fn start_refresh(app: &AppHandle, key: String) {
                     body: "The sign-in link and code are in the aws-sso-tray window.".into(),
                     refresh: None,
                 };
+                // Not opened (asked not to, no display, or no opener): the user needs the window.
+                let opened = prompt.opened;
                 state.set_prompt(&key, prompt);
                 state.changed.notify_one();
-                if no_browser {
+                if !opened {
                     open_window(&app, None);
                     show_notes(&app, vec![note]);
                 }
@@ -194,11 +199,17 @@ pub fn show_notes(app: &AppHandle, notes: Vec<Note>) {
 /// WebKitGTK keeps its network process for the life of the web context, which Tauri keeps for
 /// reuse, so an idle tray would hold it (~40 MB) forever. With the window gone nothing uses it;
 /// WebKit starts a new one with the next window.
-fn end_webkit_network_process() {
+fn end_webkit_network_process(app: AppHandle) {
+    #[cfg(not(target_os = "linux"))]
+    let _ = app;
     #[cfg(target_os = "linux")]
-    std::thread::spawn(|| {
+    std::thread::spawn(move || {
         // Give WebKit a moment to finish with the closed page first.
         std::thread::sleep(std::time::Duration::from_millis(500));
+        // A window opened again in that moment uses the process: leave it.
+        if app.get_webview_window(WINDOW).is_some() {
+            return;
+        }
         let me = std::process::id().to_string();
         let Ok(entries) = std::fs::read_dir("/proc") else {
             return;
@@ -229,14 +240,14 @@ fn end_webkit_network_process() {
     });
 }
 
-fn has_display(ctx: &Context) -> bool {
-    if !cfg!(all(unix, not(target_os = "macos"))) {
-        return true;
-    }
-    ctx.paths
-        .login_env
-        .iter()
-        .any(|(k, v)| (k == "DISPLAY" || k == "WAYLAND_DISPLAY") && !v.is_empty())
+/// SIGTERM, SIGINT or SIGHUP end the tray like Quit does, running sign-ins included.
+fn spawn_signal_handler(app: AppHandle) {
+    tauri::async_runtime::spawn(async move {
+        let signal = crate::cli::shutdown_signal().await;
+        tracing::info!(signal, "stopping");
+        app.state::<AppState>().ctx().logins.shutdown();
+        app.exit(0);
+    });
 }
 
 /// Keep-alive, on by default here: sessions with a refresh token are renewed before they expire.

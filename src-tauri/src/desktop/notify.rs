@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 use crate::core::atomic_write::write_atomically;
 use crate::core::inventory::Session;
@@ -23,6 +24,9 @@ struct Shown {
     expiring: HashMap<String, String>,
     #[serde(default)]
     expired: HashMap<String, String>,
+    /// Sign-in session ends warned about, per session.
+    #[serde(default)]
+    sign_in: HashMap<String, String>,
 }
 
 /// One notification to show.
@@ -56,35 +60,81 @@ impl Notifier {
         }
     }
 
-    /// The expiry warnings due for `sessions`, each returned once per session and expiry.
-    pub fn expiry_notes(&self, sessions: &[Session], settings: &Settings) -> Vec<Note> {
+    /// The warnings due for `sessions` at `now`, each returned once per session and moment. A
+    /// session that keep-alive renews is warned about the end of its sign-in session (before it,
+    /// and when a refresh token is refused), never about its hourly access token; the others
+    /// about their token's expiry, before and at it.
+    pub fn expiry_notes(
+        &self,
+        sessions: &[Session],
+        settings: &Settings,
+        now: OffsetDateTime,
+    ) -> Vec<Note> {
+        let keep_alive = settings.keep_alive.unwrap_or(true);
         let mut shown = self.shown.lock().unwrap_or_else(|e| e.into_inner());
         let mut notes = Vec::new();
         for s in sessions {
-            let Some(expires_at) = s.token.expires_at else {
-                continue;
-            };
-            let stamp = format_time(expires_at);
             let label = sanitize_label(s.label());
-            let (map, enabled, summary, body) = match s.token.state {
-                TokenState::Expiring => (
-                    &mut shown.expiring,
+            let renewed_here = keep_alive && s.token.refreshable;
+            let (map, stamp, enabled, summary, body) = if renewed_here {
+                let Some(end) = s.token.session_ends_at else {
+                    continue;
+                };
+                if !s.token.sign_in_due(now, settings.expiring_threshold()) {
+                    continue;
+                }
+                let when = local_time(end, s.token.session_ends_at_estimated);
+                let (summary, body) = if end <= now {
+                    (
+                        format!("AWS SSO session {label} needs a sign-in"),
+                        format!(
+                            "Its sign-in session has ended; MCP servers using {} will fail once \
+                             the current token expires. Sign in again.",
+                            profiles(s)
+                        ),
+                    )
+                } else {
+                    (
+                        format!("AWS SSO session {label}: sign-in needed at {when}"),
+                        "Its sign-in session ends then and cannot be renewed without you. \
+                         Sign in before long work, or start a fresh session."
+                            .to_owned(),
+                    )
+                };
+                (
+                    &mut shown.sign_in,
+                    format_time(end),
                     settings.notify_before_expiry,
-                    format!("AWS SSO session {label} expires soon"),
-                    format!(
-                        "The token expires at {stamp}. Refresh it now to keep your agents working."
+                    summary,
+                    body,
+                )
+            } else {
+                let Some(expires_at) = s.token.expires_at else {
+                    continue;
+                };
+                match s.token.state {
+                    TokenState::Expiring => (
+                        &mut shown.expiring,
+                        format_time(expires_at),
+                        settings.notify_before_expiry,
+                        format!("AWS SSO session {label} expires soon"),
+                        format!(
+                            "The token expires at {}. Refresh it now to keep your agents working.",
+                            format_time(expires_at)
+                        ),
                     ),
-                ),
-                TokenState::Expired => (
-                    &mut shown.expired,
-                    settings.notify_at_expiry,
-                    format!("AWS SSO session {label} has expired"),
-                    format!(
-                        "MCP servers using {} will fail until you sign in again.",
-                        profiles(s)
+                    TokenState::Expired => (
+                        &mut shown.expired,
+                        format_time(expires_at),
+                        settings.notify_at_expiry,
+                        format!("AWS SSO session {label} has expired"),
+                        format!(
+                            "MCP servers using {} will fail until you sign in again.",
+                            profiles(s)
+                        ),
                     ),
-                ),
-                _ => continue,
+                    _ => continue,
+                }
             };
             if !enabled || map.get(&s.key) == Some(&stamp) {
                 continue;
@@ -144,6 +194,13 @@ impl Notifier {
     }
 }
 
+/// `17:40` in local time, `≈ 17:40` for an estimate.
+fn local_time(t: OffsetDateTime, estimated: bool) -> String {
+    let t = t.checked_to_offset(super::local_offset()).unwrap_or(t);
+    let approx = if estimated { "≈ " } else { "" };
+    format!("{approx}{:02}:{:02}", t.hour(), t.minute())
+}
+
 fn profiles(s: &Session) -> String {
     s.profiles
         .iter()
@@ -165,51 +222,54 @@ mod tests {
                 state,
                 expires_at: Some(at),
                 refreshable: false,
+                session_ends_at: Some(at),
+                session_ends_at_estimated: false,
             },
         )
     }
 
     #[test]
     fn each_warning_once_per_expiry_even_after_a_restart() {
+        const NOW: OffsetDateTime = datetime!(2026-11-22 11:55:00 UTC);
         let dir = tempfile::tempdir().unwrap();
         let paths = Paths::under(dir.path());
         let s = Settings::default();
         let at = datetime!(2026-11-22 12:00:00 UTC);
         let n = Notifier::new(&paths);
         assert_eq!(
-            n.expiry_notes(&[session(TokenState::Expiring, at)], &s)
+            n.expiry_notes(&[session(TokenState::Expiring, at)], &s, NOW)
                 .len(),
             1
         );
         assert_eq!(
-            n.expiry_notes(&[session(TokenState::Expiring, at)], &s)
+            n.expiry_notes(&[session(TokenState::Expiring, at)], &s, NOW)
                 .len(),
             0
         );
         let restarted = Notifier::new(&paths);
         assert_eq!(
             restarted
-                .expiry_notes(&[session(TokenState::Expiring, at)], &s)
+                .expiry_notes(&[session(TokenState::Expiring, at)], &s, NOW)
                 .len(),
             0
         );
         assert_eq!(
             restarted
-                .expiry_notes(&[session(TokenState::Expired, at)], &s)
+                .expiry_notes(&[session(TokenState::Expired, at)], &s, NOW)
                 .len(),
             1
         );
         let later = datetime!(2026-11-22 20:00:00 UTC);
         assert_eq!(
             restarted
-                .expiry_notes(&[session(TokenState::Expiring, later)], &s)
+                .expiry_notes(&[session(TokenState::Expiring, later)], &s, NOW)
                 .len(),
             1,
             "new expiry, new warning"
         );
         assert_eq!(
             restarted
-                .expiry_notes(&[session(TokenState::Valid, later)], &s)
+                .expiry_notes(&[session(TokenState::Valid, later)], &s, NOW)
                 .len(),
             0
         );
@@ -220,9 +280,62 @@ mod tests {
         let other = datetime!(2026-11-23 20:00:00 UTC);
         assert_eq!(
             restarted
-                .expiry_notes(&[session(TokenState::Expired, other)], &off)
+                .expiry_notes(&[session(TokenState::Expired, other)], &off, NOW)
                 .len(),
             0
         );
+    }
+
+    #[test]
+    fn a_renewed_session_is_warned_about_its_sign_in_not_its_hourly_token() {
+        // Issue 11: "expires soon" five minutes before keep-alive renews the token anyway, and
+        // nothing before the moment that matters.
+        let dir = tempfile::tempdir().unwrap();
+        let n = Notifier::new(&Paths::under(dir.path()));
+        let s = Settings::default();
+        let now = datetime!(2026-11-22 12:00:00 UTC);
+        let renewed = |state, end| {
+            Session::for_test(
+                "corp",
+                Token {
+                    state,
+                    expires_at: Some(datetime!(2026-11-22 12:05:00 UTC)),
+                    refreshable: true,
+                    session_ends_at: Some(end),
+                    session_ends_at_estimated: true,
+                },
+            )
+        };
+        let far = datetime!(2026-11-22 19:00:00 UTC);
+        assert!(n
+            .expiry_notes(&[renewed(TokenState::Expiring, far)], &s, now)
+            .is_empty());
+        let soon = datetime!(2026-11-22 12:10:00 UTC);
+        let notes = n.expiry_notes(&[renewed(TokenState::Expiring, soon)], &s, now);
+        assert_eq!(notes.len(), 1);
+        assert!(
+            notes[0].summary.contains("sign-in needed at"),
+            "{:?}",
+            notes[0]
+        );
+        assert!(n
+            .expiry_notes(&[renewed(TokenState::Valid, soon)], &s, now)
+            .is_empty());
+        // A refused refresh token: the session ended now (not estimated).
+        let mut ended = renewed(TokenState::Valid, now);
+        ended.token.session_ends_at_estimated = false;
+        let notes = n.expiry_notes(&[ended], &s, now);
+        assert!(
+            notes[0].summary.ends_with("needs a sign-in"),
+            "{:?}",
+            notes[0]
+        );
+        // Keep-alive off: the hourly token is the user's business again.
+        let off = Settings {
+            keep_alive: Some(false),
+            ..Settings::default()
+        };
+        let notes = n.expiry_notes(&[renewed(TokenState::Expiring, far)], &off, now);
+        assert!(notes[0].summary.ends_with("expires soon"), "{:?}", notes[0]);
     }
 }

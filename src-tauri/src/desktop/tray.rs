@@ -111,7 +111,8 @@ pub fn session_title(s: &Session, refreshing: bool, offset: UtcOffset) -> String
         return format!("{label} — refreshing…");
     }
     let at = |t: OffsetDateTime| {
-        let t = t.to_offset(offset);
+        // Near the end of the time range a local offset can leave it: show UTC then.
+        let t = t.checked_to_offset(offset).unwrap_or(t);
         format!("{:02}:{:02}", t.hour(), t.minute())
     };
     match (s.token.state, s.token.expires_at) {
@@ -302,6 +303,8 @@ mod tests {
             state,
             expires_at: at,
             refreshable: false,
+            session_ends_at: at,
+            session_ends_at_estimated: false,
         };
         let sessions = [
             Session::for_test(

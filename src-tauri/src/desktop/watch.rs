@@ -192,7 +192,9 @@ async fn rebuild(app: &AppHandle) -> Option<(Arc<Context>, Arc<Inventory>)> {
         .into_iter()
         .filter(|s| inv.session_counts(s))
         .collect();
-    let notes = state.notifier.expiry_notes(&counted, &ctx.settings);
+    let notes = state
+        .notifier
+        .expiry_notes(&counted, &ctx.settings, OffsetDateTime::now_utc());
     super::show_notes(app, notes);
     Some((ctx, inv))
 }

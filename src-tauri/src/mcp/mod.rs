@@ -27,7 +27,7 @@ pub async fn serve(ctx: Arc<Context>) -> anyhow::Result<()> {
         .serve((stdin, tokio::io::stdout()))
         .await?;
     // Opt-in here: several clients may each run a server; they share renewals through the session lock.
-    let keep_alive = ctx.settings.keep_alive.unwrap_or(false).then(|| {
+    let keep_alive = ctx.settings.mcp_keep_alive.then(|| {
         let current = ctx.clone();
         tokio::spawn(keep_alive::run(move || Some(current.clone()), |event| match event {
             keep_alive::Event::Renewed { session, expires_at } => {
@@ -41,7 +41,7 @@ pub async fn serve(ctx: Arc<Context>) -> anyhow::Result<()> {
         quit = &mut waiting => { quit?; }
         () = eof.notified() => {
             tracing::debug!("stdin closed");
-            ctx.logins.kill_all();
+            ctx.logins.shutdown();
             // Let replies that are ready still go out, but never linger.
             let _ = tokio::time::timeout(Duration::from_millis(700), &mut waiting).await;
         }
@@ -49,7 +49,7 @@ pub async fn serve(ctx: Arc<Context>) -> anyhow::Result<()> {
     if let Some(task) = keep_alive {
         task.abort();
     }
-    ctx.logins.kill_all();
+    ctx.logins.shutdown();
     Ok(())
 }
 

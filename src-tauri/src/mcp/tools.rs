@@ -4,10 +4,12 @@ use std::sync::Arc;
 
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
 use rmcp::model::{CallToolResult, Implementation, ServerCapabilities, ServerConfig};
-use rmcp::{tool, tool_handler, tool_router, ErrorData as McpError, ServerHandler};
+use rmcp::service::RequestContext;
+use rmcp::{tool, tool_handler, tool_router, ErrorData as McpError, RoleServer, ServerHandler};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::core::error::shown;
 use crate::core::{self, Context};
 
 /// Arguments of `refresh_aws_sso_token`.
@@ -20,6 +22,12 @@ pub struct RefreshArgs {
     /// AWS profile is read from the MCP client configuration.
     #[serde(default)]
     pub server: Option<String>,
+    /// Start a fresh sign-in session instead: sign out of the current one on the server, then sign
+    /// in through the browser, so the session's full length starts now. The user loses the current
+    /// session and must sign in: ask the user first, and use it before long work when the status
+    /// shows `sessionEndsAt` is near.
+    #[serde(default)]
+    pub fresh: Option<bool>,
 }
 
 /// Arguments of `get_aws_sso_status`.
@@ -39,12 +47,16 @@ Call this when an AWS call or another MCP server's tool fails with an SSO error 
 Pass `server` (the name of the failing MCP server) or `profile` (an AWS profile name); never call it with neither. \
 When the session has a refresh token it is renewed silently; otherwise it starts `aws sso login`: a browser window \
 opens on the user's machine and the user must finish the sign-in there (up to two minutes), so tell the user before calling. \
-The reply's `method` says which happened (`refresh_token` or `browser`). On success, retry the failed call once. \
-On failure, report the message to the user and do not call again in a loop.";
+The reply's `method` says which happened (`refresh_token` or `browser`) and `sessionEndsAt` when a browser sign-in \
+will be needed again. On success, retry the failed call once. On failure, report the message to the user and do not \
+call again in a loop. With `fresh: true` (only after asking the user) it signs out first so a new full-length session starts.";
 
 const STATUS: &str = "Show which MCP servers use which AWS profiles, each profile's SSO session, and whether its token \
 is valid, expiring, expired or missing (with the expiry time). Read-only and fast; no browser. \
-Use it to find the right profile before calling refresh_aws_sso_token, or to check a session after a refresh.";
+`token.expiresAt` is the short-lived access token, which is renewed silently when `refreshable`; `token.sessionEndsAt` \
+is when a browser sign-in will be needed (estimated when `sessionEndsAtEstimated`). Call this before starting long \
+work: if `sessionEndsAt` falls before the work would end, ask the user to start a fresh session \
+(refresh_aws_sso_token with `fresh: true`) first. Also use it to find the right profile before a refresh.";
 
 /// The MCP server over the shared core.
 #[derive(Clone)]
@@ -65,16 +77,33 @@ impl AwsSsoServer {
     #[tool(description = REFRESH, annotations(title = "Refresh AWS SSO token", read_only_hint = false, open_world_hint = true))]
     async fn refresh_aws_sso_token(
         &self,
-        Parameters(RefreshArgs { profile, server }): Parameters<RefreshArgs>,
+        Parameters(RefreshArgs {
+            profile,
+            server,
+            fresh,
+        }): Parameters<RefreshArgs>,
+        request: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
-        tracing::info!(profile = ?profile, server = ?server, "refresh_aws_sso_token");
-        let reply = core::refresh::refresh(
-            &self.ctx,
-            profile.as_deref(),
-            server.as_deref(),
-            Default::default(),
-        )
-        .await
+        tracing::info!(
+            profile = profile.as_deref().map(shown),
+            server = server.as_deref().map(shown),
+            "refresh_aws_sso_token"
+        );
+        let options = core::refresh::RefreshOptions {
+            fresh: fresh.unwrap_or(false),
+            ..Default::default()
+        };
+        let refresh =
+            core::refresh::refresh(&self.ctx, profile.as_deref(), server.as_deref(), options);
+        // `notifications/cancelled` for this call: dropping the refresh ends its sign-in (the
+        // whole process group) and releases the session's locks.
+        let reply = tokio::select! {
+            reply = refresh => reply,
+            () = request.ct.cancelled() => {
+                tracing::info!("refresh cancelled by the client");
+                return Err(McpError::invalid_request("the request was cancelled", None));
+            }
+        }
         .map_err(|e| McpError::invalid_params(format!("{e}: pass `profile` or `server`"), None))?;
         if !reply.success {
             tracing::warn!(message = %reply.message, "refresh failed");

@@ -10,7 +10,7 @@ webkit2gtk-driver (/usr/bin/WebKitWebDriver), tauri-driver (`cargo install tauri
 pip packages pytest + dbus-fast. tauri-driver: $TAURI_DRIVER, else ~/.cargo/bin/tauri-driver; it needs
 ports 4444/4445 free, so run the tests serially (no xdist). Binary: $AWS_SSO_TRAY_DESKTOP_BIN, else
 ~/.cache/aws-sso-tray/target-desktop/debug/aws-sso-tray. Screenshot: $ARTIFACTS_DIR/window.png, else
-/work/main/docs/window.png.
+$TMPDIR/aws-sso-tray-artifacts/window.png (never docs/).
 
 The OIDC mock and the home-building helpers come from ../e2e (imported, not copied). The test
 process plays the desktop: it owns org.kde.StatusNotifierWatcher (tray host) and
@@ -31,6 +31,7 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -1140,7 +1141,9 @@ def driver(lab, bus, request):
 
 
 def artifacts_dir() -> Path:
-    d = Path(os.environ["ARTIFACTS_DIR"]) if os.environ.get("ARTIFACTS_DIR") else REPO / "docs"
+    # Never docs/: the README's screenshots are made on purpose, not as a side effect of a test run.
+    d = (Path(os.environ["ARTIFACTS_DIR"]) if os.environ.get("ARTIFACTS_DIR")
+         else Path(tempfile.gettempdir()) / "aws-sso-tray-artifacts")
     d.mkdir(parents=True, exist_ok=True)
     return d
 

@@ -51,8 +51,11 @@ def test_refresh_from_menu_notifies_success(lab, tray_host, notifications, apps)
     assert lab.token_path("delta").exists(), "refreshed, yet no token file"
     barrier(lab, tray_host, "after-refresh")
     assert len(notifications.matching("AWS SSO session delta refreshed")) == 1, notifications.summaries()
-    assert not [s for s in notifications.summaries() if "failed" in s or s.startswith("Sign in")], \
-        f"a browser login shows no sign-in prompt and no failure: {notifications.summaries()}"
+    assert not [s for s in notifications.summaries() if "failed" in s], notifications.summaries()
+    # This machine has no program to open links (/usr/bin/xdg-open), so the link could not be
+    # opened: the user is pointed to the window, once. (With an opener, `hand_over` in login.rs
+    # marks the prompt opened and the tray stays quiet; its unit test holds that.)
+    assert len(notifications.matching("Sign in to AWS SSO session delta")) == 1, notifications.summaries()
     body = note["body"]
     assert not any(secret in body for secret in lab.secrets_to_hide()), f"a secret in the notification: {body}"
 

@@ -237,3 +237,35 @@ def test_menu_shows_every_profile_and_disabled_servers_stay_out_of_the_icon(lab,
         "builder-off": {"command": "uvx", "args": ["b"], "env": {"AWS_PROFILE": "delta-dev"}, "disabled": False}}}))
     wait_until(lambda: colour_state(icon_colour(tray_host.icon_png()[1])) == "expired", 10,
                "the expired icon once the server using delta is enabled")
+
+
+def _sign_ins_for(home) -> list[int]:
+    """Pids of `aws sso login` processes running for the lab whose HOME is `home`."""
+    import os
+    needle = f"HOME={home}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmdline = open(f"/proc/{entry}/cmdline", "rb").read()
+            environ = open(f"/proc/{entry}/environ", "rb").read()
+            state = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and b"sso\0login" in cmdline and needle in environ.split(b"\0"):
+            found.append(int(entry))
+    return found
+
+
+def test_quit_during_a_sign_in_ends_it(lab, mock, tray_host, apps):
+    """Issue 12 #3: a sign-in started from the tray kept running (and could still complete) after Quit."""
+    mock.configure(mode="never")
+    app = apps.start()
+    wait_tray_ready(tray_host, lab)
+    tray_host.click_label("delta — never logged in", "Refresh")
+    assert mock.wait_for("device_authorization", 1, timeout=30), dict(mock.counts)
+    wait_until(lambda: _sign_ins_for(lab.home), 20, "`aws sso login` running for the lab")
+    tray_host.click_label("Quit")
+    wait_until(lambda: not app.alive(), 15, "the app to exit after 'Quit'")
+    wait_until(lambda: not _sign_ins_for(lab.home), 15, "no `aws sso login` left after Quit")

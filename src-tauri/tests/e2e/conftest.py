@@ -194,6 +194,15 @@ class Lab:
             '    "vs-env": {"command": "x", "env": {"AWS_PROFILE": "${env:AWS_PROFILE}"},},\n'
             '  },\n}\n')
 
+    def login_failures(self) -> list[Path]:
+        """The notes of failed sign-ins that hold further sign-ins back for a cool-down."""
+        return sorted((self.xdg_state / "aws-sso-tray" / "locks").glob("*.failed"))
+
+    def end_cool_down(self) -> None:
+        """Lets the next request sign in at once after a failed one (as the cool-down's end would)."""
+        for note in self.login_failures():
+            note.unlink()
+
     def write_settings(self, **settings) -> None:
         self.settings_path.parent.mkdir(parents=True, exist_ok=True)
         self.settings_path.write_text(json.dumps(settings))

@@ -46,7 +46,8 @@ class OidcMock:
                  rotate_refresh_tokens: bool = True, refresh_delay: float = 0.0,
                  refresh_barrier: int = 0, refresh_barrier_timeout: float = 15.0,
                  refresh_priority: tuple[str, ...] = (), refresh_gap: float = 0.7,
-                 refresh_answer_delay: dict[str, float] | None = None) -> None:
+                 refresh_answer_delay: dict[str, float] | None = None,
+                 refresh_error_echo: bool = False) -> None:
         self.tag = secrets.token_hex(6)  # makes every issued value unique to this mock
         self.expires_in = expires_in
         self.pending_polls = pending_polls
@@ -72,8 +73,12 @@ class OidcMock:
         # {user-agent substring: seconds}: hold the answer this long AFTER the grant was decided (the
         # refresh token is already spent), e.g. so the winner hears back after the loser's refusal.
         self.refresh_answer_delay = dict(refresh_answer_delay or {})
+        # True: a hostile or buggy endpoint. Every refresh grant is refused (outcome "echoed", the
+        # refresh token stays live) with an error code (x-amzn-ErrorType) that IS the refresh token
+        # sent, and a message and error fields that echo it and the client secret.
+        self.refresh_error_echo = refresh_error_echo
         # One dict per refresh grant: agent ("cli"/"tray"/"other"), user_agent, client_id,
-        # refresh_token, outcome ("ok"/"invalid_grant"/"invalid_client"/"refused"),
+        # refresh_token, outcome ("ok"/"invalid_grant"/"invalid_client"/"refused"/"echoed"),
         # access_token/refresh_token_issued (when ok), arrived/decided/answered (monotonic times).
         self.refresh_grants: list[dict] = []
         self.max_refresh_in_flight = 0
@@ -406,7 +411,9 @@ class _Handler(BaseHTTPRequestHandler):
             with m._cond:
                 client_id = body.get("clientId")
                 info = m._refresh_tokens.get(body.get("refreshToken") or "")
-                if not client_id or m._clients.get(client_id) != body.get("clientSecret"):
+                if m.refresh_error_echo:
+                    outcome = "echoed"
+                elif not client_id or m._clients.get(client_id) != body.get("clientSecret"):
                     outcome = "invalid_client"
                 elif m.mode in (MODE_FAIL, MODE_NEVER) or not m.allow_refresh_grant:
                     outcome = "refused"
@@ -428,6 +435,11 @@ class _Handler(BaseHTTPRequestHandler):
                 lag = next((v for k, v in m.refresh_answer_delay.items() if k in user_agent), 0.0)
             if lag > 0:
                 time.sleep(lag)
+            if outcome == "echoed":
+                sent, secret = body.get("refreshToken") or "", body.get("clientSecret") or ""
+                echo = f"refresh token {sent} is not valid for client secret {secret}"
+                return self._send(400, {"error": sent, "error_description": echo, "message": echo,
+                                        "Message": echo}, error_type=sent)
             if outcome == "invalid_client":
                 return self._error(401, "InvalidClientException", "invalid_client")
             if outcome != "ok":

@@ -69,7 +69,7 @@ def test_refresh_profile_writes_fresh_token(lab, mock):
     assert res.returncode == 0, res.stderr
     assert_reply_shape(reply)
     assert reply["success"] is True, reply
-    assert reply["profile"] == "team.dev"
+    assert reply["profile"] == "team.dev" and reply["method"] == "browser"
     assert reply["profileSource"] == "parameter"
     assert reply["ssoSession"] == SESSION
     token = assert_fresh_token(lab, SESSION, 5 * 3600, started)
@@ -78,10 +78,10 @@ def test_refresh_profile_writes_fresh_token(lab, mock):
 
 
 def test_second_refresh_renews_token(lab, mock):
-    """After a login the cache holds a refresh token. A second refresh must again end with a new
-    token from the mock (renewed silently or by a new login) and a reply matching the file."""
+    """After a login the cache holds a refresh token. A second refresh must renew silently with
+    it (no second login) and reply with the new file's expiry."""
     _, first_reply = lab.run_json("refresh", "--profile", "dev", "--json")
-    assert first_reply["success"] is True, first_reply
+    assert first_reply["success"] is True and first_reply["method"] == "browser", first_reply
     first = lab.read_token()
     mock.configure(expires_in=6 * 3600)
     started = now_utc()
@@ -92,6 +92,7 @@ def test_second_refresh_renews_token(lab, mock):
     assert token["accessToken"] != first["accessToken"]
     assert token["clientSecret"] == first["clientSecret"]  # the registration is kept
     assert token.get("refreshToken") in mock.issued["refresh_token"]
+    assert reply["method"] == "refresh_token" and mock.logins == 1, reply
     assert lab.token_path().stat().st_mode & 0o777 == 0o600
     assert parse_time(reply["expiresAt"]) == parse_time(token["expiresAt"])
     assert mock.count("unknown") == 0
@@ -119,7 +120,7 @@ def test_refresh_server_resolves_profile(lab, mock, server, profile, key, cwd):
     assert res.returncode == 0, res.stderr
     assert_reply_shape(reply)
     assert reply["success"] is True, reply
-    assert reply["profile"] == profile
+    assert reply["profile"] == profile and reply["method"] == "browser"
     assert reply["profileSource"] == "mcp_config"
     assert reply["ssoSession"] == (None if key == LEGACY_START_URL else SESSION)
     token = assert_fresh_token(lab, key, mock.expires_in, started)
@@ -131,7 +132,7 @@ def test_refresh_server_project_scope_follows_cwd(lab, mock):
     """other-srv lives in a project that is neither the cwd nor listed in ~/.claude.json."""
     res, reply = lab.run_json("refresh", "--server", "other-srv", "--json", cwd=lab.project)
     assert res.returncode == 1
-    assert reply["success"] is False
+    assert reply["success"] is False and reply["method"] is None
     assert mock.logins == 0
 
 
@@ -141,6 +142,7 @@ def test_refresh_chained_profile_logs_in_source(lab, mock):
     assert res.returncode == 0, res.stderr
     assert reply["success"] is True, reply
     assert reply["profile"] == "chained" and reply["ssoSession"] == SESSION
+    assert reply["method"] == "browser"
     token = assert_fresh_token(lab, SESSION, mock.expires_in, started)
     assert parse_time(reply["expiresAt"]) == parse_time(token["expiresAt"])
     assert mock.logins == 1

@@ -57,7 +57,7 @@ def plant_hostile(lab) -> dict[Path, str]:
     lab.cache_dir.mkdir(parents=True, exist_ok=True)
     token = lab.cache_dir / cache_name(LEGACY_START_URL)
     token.write_text('{"accessToken": ' + "[" * DEPTH + "]" * DEPTH + "}")
-    expected[token] = "token file has no readable expiresAt"
+    expected[token] = f"token for start URL {LEGACY_START_URL} has an accessToken that is empty or not text"
     return expected
 
 

@@ -8,12 +8,25 @@ too), and every byte the binary emits is searched for all of them.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 
 from conftest import (LEGACY_START_URL, SCOPES, SESSION, START_URL, cache_name, iso_z,
                       mcp_errors_tuple, mcp_session, registration_cache_name, run_async, structured)
 
 TRACE = {"RUST_LOG": "trace"}
+# Our own trace lines: proof that trace logging was on (any stderr at all proves nothing).
+# (A line is "LEVEL [span: ...]target: message".)
+OWN_TRACE = re.compile(r"TRACE (\S+: )*aws_sso_tray::")
+# The AWS SDK and its HTTP stack log bodies (tokens, client secrets) at debug and trace; the
+# binary caps them at warn whatever RUST_LOG says.
+SDK_CHATTER = re.compile(r"(DEBUG|TRACE) (\S+: )*(aws_smithy|aws_sdk_ssooidc|aws_runtime|hyper|h2|rustls)")
+
+
+def assert_traced(text: str, name: str) -> None:
+    assert OWN_TRACE.search(text), f"{name}: no trace line of ours, so trace logging was not on"
+    chatter = SDK_CHATTER.search(text)
+    assert not chatter, f"{name}: the SDK logged at debug/trace: {text[chatter.start():chatter.start() + 200]!r}"
 
 
 def plant_secrets(lab) -> list[str]:
@@ -91,17 +104,21 @@ def test_cli_outputs_leak_no_secret(lab, mock):
     capture("refresh server", "refresh", "--server", "aws-docs", "--json", rc=0)
     mock.configure(mode="fail")
     capture("refresh fail --json", "refresh", "--profile", "dev", "--json", rc=1)
+    lab.end_cool_down()
     capture("refresh fail", "refresh", "--profile", "dev", rc=1)
+    lab.end_cool_down()
     mock.configure(mode="never")
     lab.write_settings(loginTimeoutSeconds=2)
     capture("refresh timeout", "refresh", "--profile", "dev", "--json", rc=1)
+    assert "not completed within 2 s" in outputs["refresh timeout stdout"]
     lab.write_settings(loginTimeoutSeconds=60)
     mock.configure(mode="flood", flood_bytes=256 * 1024)
     capture("refresh flood", "refresh", "--profile", "legacy", "--json", rc=0)
     capture("refresh unknown", "refresh", "--profile", "nope", "--json", rc=1)
     assert mock.logins >= 5  # the ok, fail, timeout and flood runs really reached the mock
     # trace logging really was on (otherwise stderr proves little)
-    assert any(outputs[k] for k in outputs if k.endswith("stderr")), "no log output at RUST_LOG=trace"
+    for name in ("refresh ok --json stderr", "refresh fail --json stderr"):
+        assert_traced(outputs[name], name)
     assert_no_leak(lab, planted, outputs)
 
 
@@ -137,7 +154,7 @@ def test_mcp_replies_leak_no_secret(lab, mock):
     run_async(scenario())
     outputs["server stderr"] = log_path.read_text()
     assert mock.logins >= 2
-    assert outputs["server stderr"], "no log output at RUST_LOG=trace"
+    assert_traced(outputs["server stderr"], "server stderr")
     assert_no_leak(lab, planted, outputs)
 
 
@@ -147,7 +164,7 @@ def test_silent_refresh_paths_leak_no_secret(lab, mock):
     from test_silent_refresh import plant_session
 
     planted = plant_secrets(lab)
-    lab.write_settings(loginTimeoutSeconds=60, keepAlive=True)
+    lab.write_settings(loginTimeoutSeconds=60, mcpKeepAlive=True)
     sent = plant_session(lab, minutes_left=5)
     planted += [sent["accessToken"], sent["refreshToken"], sent["clientSecret"]]
     env = lab.env(**TRACE)
@@ -178,7 +195,8 @@ def test_silent_refresh_paths_leak_no_secret(lab, mock):
     grants = mock.grants()
     assert [g["outcome"] for g in grants].count("ok") >= 3, grants
     assert "refused" in [g["outcome"] for g in grants], grants
-    assert "TRACE" in outputs["silent-only stderr"], "trace logging was not on"
+    for name in ("silent-only stderr", "silent first stderr", "refused stderr", "mcp stderr"):
+        assert_traced(outputs[name], name)
     leaks = [(name, secret) for name, text in outputs.items()
              for secret in planted + mock.secrets() if secret in text]
     assert not leaks, "secrets leaked:\n" + "\n".join(f"  {n}: {s}" for n, s in leaks)

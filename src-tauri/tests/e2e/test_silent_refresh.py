@@ -516,7 +516,7 @@ def wait_until(predicate, timeout: float, step: float = 0.05):
 @pytest.mark.parametrize("minutes_setting, minutes_left", [(30, 10), (None, 5)],
                          ids=["keepAliveMinutes-30", "default-10"])
 def test_keep_alive_renews_before_expiry(lab, mock, minutes_setting, minutes_left):
-    settings = {"keepAlive": True, "loginTimeoutSeconds": 60}
+    settings = {"mcpKeepAlive": True, "loginTimeoutSeconds": 60}
     if minutes_setting is not None:
         settings["keepAliveMinutes"] = minutes_setting
     lab.write_settings(**settings)
@@ -552,7 +552,7 @@ def test_keep_alive_renews_before_expiry(lab, mock, minutes_setting, minutes_lef
 
 
 def test_keep_alive_does_not_loop_when_renewal_fails(lab, mock):
-    lab.write_settings(keepAlive=True, keepAliveMinutes=30, loginTimeoutSeconds=60)
+    lab.write_settings(mcpKeepAlive=True, keepAliveMinutes=30, loginTimeoutSeconds=60)
     mock.configure(allow_refresh_grant=False)
     plant_session(lab, minutes_left=10)
     before = snapshot(lab.token_path())
@@ -570,6 +570,9 @@ def test_keep_alive_does_not_loop_when_renewal_fails(lab, mock):
 
 
 def test_keep_alive_is_off_by_default_in_the_mcp_server(lab, mock):
+    # Issue 12 #11: the tray's window saves `keepAlive: true` with any setting; that must not
+    # switch every MCP server's keep-alive on.
+    lab.write_settings(keepAlive=True, loginTimeoutSeconds=60)
     plant_session(lab, minutes_left=5)
     before = snapshot(lab.token_path())
     server = RawMcp(lab)
