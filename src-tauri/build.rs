@@ -5,6 +5,7 @@ fn main() {
         let commands = &[
             "get_view",
             "refresh_session",
+            "fresh_session",
             "open_config",
             "open_portal",
             "save_settings",

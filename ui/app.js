@@ -65,13 +65,18 @@ function renderSessions() {
       el("button", {
         "data-action": "refresh", "data-session": s.key, ...(busy ? { disabled: "" } : {}),
         "aria-label": `Refresh ${label}`, onclick: () => refresh(s.key),
-      }, busy ? "Refreshing…" : "Refresh"));
+      }, busy ? "Refreshing…" : "Refresh"),
+      el("button", {
+        class: "link", "data-action": "fresh", "data-session": s.key, ...(busy ? { disabled: "" } : {}),
+        "aria-label": `Start a fresh session for ${label}`, onclick: () => askFresh(s.key),
+      }, "fresh session…"));
     if (s.startUrl && s.startUrl.startsWith("https://")) {
       actions.append(el("button", { class: "link", onclick: () => act(invoke("open_portal", { key: s.key })) }, "access portal"));
     }
     tbody.append(el("tr", { "data-session": s.key, "data-state": state },
       el("th", { scope: "row", "data-label": "Session" }, label, s.ssoSession ? "" : el("span", { class: "muted" }, " (legacy)")),
-      el("td", { "data-label": "State" }, el("span", { class: `state state-${state}` }, STATE_TEXT[state] || state)),
+      el("td", { "data-label": "State" }, el("span", { class: `state state-${state}` }, STATE_TEXT[state] || state),
+        ...signInNeeded(s.token)),
       expires,
       el("td", { "data-label": "Profiles" }, s.profiles.join(", ")),
       el("td", { "data-label": "MCP servers" }, s.servers.length ? serverList : el("span", { class: "muted" }, "none")),
@@ -79,6 +84,47 @@ function renderSessions() {
   }
   document.getElementById("no-sessions").hidden = view.sessions.length > 0;
   tick();
+}
+
+// When a browser sign-in will be needed, for a session that keep-alive renews hourly.
+function signInNeeded(token) {
+  if (!token.refreshable || !token.sessionEndsAt) return [];
+  const at = token.sessionEndsAt;
+  const text = Date.parse(at) <= Date.now()
+    ? "sign-in needed now"
+    : `sign-in needed ${token.sessionEndsAtEstimated ? "≈ " : ""}${localTime(at)}`;
+  return [el("br"), el("span", { class: "sign-in muted", "data-ends": at }, text)];
+}
+
+// The fresh-session confirmation: says what will happen before anything is done.
+function askFresh(key) {
+  const s = view && view.sessions.find((x) => x.key === key);
+  if (!s) return;
+  const label = s.ssoSession || s.startUrl || s.key;
+  document.getElementById("fresh-text").textContent =
+    `This signs you out of the SSO session ${label} on the server, then opens the sign-in again. ` +
+    "The current session ends now; the new one lasts its full length. MCP servers using " +
+    `${s.profiles.join(", ")} fail until you have signed in.`;
+  const box = document.getElementById("fresh-confirm");
+  box.dataset.session = key;
+  box.hidden = false;
+  document.getElementById("fresh-go").focus();
+}
+
+document.getElementById("fresh-go").addEventListener("click", async () => {
+  const box = document.getElementById("fresh-confirm");
+  box.hidden = true;
+  await act(invoke("fresh_session", { key: box.dataset.session }));
+  await load();
+});
+document.getElementById("fresh-cancel").addEventListener("click", () => {
+  document.getElementById("fresh-confirm").hidden = true;
+});
+
+function route() {
+  const hash = location.hash.slice(1);
+  if (hash === "settings") document.querySelector("#settings input").focus();
+  else if (hash.startsWith("fresh=")) askFresh(decodeURIComponent(hash.slice("fresh=".length)));
 }
 
 function renderOther() {
@@ -195,5 +241,5 @@ document.getElementById("settings-form").addEventListener("submit", async (ev) =
 
 listen("inventory-changed", () => load());
 setInterval(tick, 1000);
-load();
-if (location.hash === "#settings") document.querySelector("#settings input").focus();
+window.addEventListener("hashchange", route);
+load().then(route);

@@ -59,9 +59,10 @@ pub enum Command {
     Ensure(EnsureArgs),
 }
 
+/// Which session a command is about: a profile's, or the profile an MCP server uses.
 #[derive(Debug, Args)]
-pub struct EnsureArgs {
-    /// AWS profile whose session must be valid.
+pub struct Target {
+    /// AWS profile (as named in the AWS config).
     #[arg(
         long,
         value_name = "PROFILE",
@@ -69,9 +70,15 @@ pub struct EnsureArgs {
         conflicts_with = "server"
     )]
     pub profile: Option<String>,
-    /// MCP server whose AWS profile's session must be valid.
+    /// MCP server whose AWS profile is meant.
     #[arg(long, value_name = "SERVER")]
     pub server: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EnsureArgs {
+    #[command(flatten)]
+    pub target: Target,
     /// Print the result as JSON on stdout (otherwise stdout stays empty).
     #[arg(long)]
     pub json: bool,
@@ -92,17 +99,8 @@ pub mod exit {
 
 #[derive(Debug, Args)]
 pub struct RefreshArgs {
-    /// AWS profile to refresh.
-    #[arg(
-        long,
-        value_name = "PROFILE",
-        required_unless_present = "server",
-        conflicts_with = "server"
-    )]
-    pub profile: Option<String>,
-    /// MCP server whose AWS profile to refresh.
-    #[arg(long, value_name = "SERVER")]
-    pub server: Option<String>,
+    #[command(flatten)]
+    pub target: Target,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -159,8 +157,8 @@ pub async fn refresh(mut ctx: Context, args: RefreshArgs) -> anyhow::Result<bool
     }
     let reply = core::refresh::refresh(
         &ctx,
-        args.profile.as_deref(),
-        args.server.as_deref(),
+        args.target.profile.as_deref(),
+        args.target.server.as_deref(),
         options,
     )
     .await
@@ -243,8 +241,8 @@ pub async fn ensure(mut ctx: Context, args: EnsureArgs) -> anyhow::Result<u8> {
     let ctx = Arc::new(ctx);
     let result = core::refresh::ensure(
         &ctx,
-        args.profile.as_deref(),
-        args.server.as_deref(),
+        args.target.profile.as_deref(),
+        args.target.server.as_deref(),
         Default::default(),
     )
     .await;

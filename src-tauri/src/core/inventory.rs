@@ -502,4 +502,65 @@ mod tests {
         let inv = Inventory::build(&Paths::under(h), &Settings::default(), now);
         assert_eq!(inv.worst_state(), Some(TokenState::Missing));
     }
+
+    #[test]
+    fn the_session_log_says_when_a_sign_in_is_needed() {
+        // Issue 11: a refreshable token's hourly expiry is not the deadline; its session's end is.
+        let home = tempfile::tempdir().unwrap();
+        let h = home.path();
+        fs::create_dir_all(h.join(".aws/sso/cache")).unwrap();
+        fs::write(
+            h.join(".aws/config"),
+            "[sso-session lab]\nsso_start_url = https://l\nsso_region = eu-west-1\n\
+             [profile dev]\nsso_session = lab\n\
+             [profile old]\nsso_start_url = https://old\nsso_region = us-east-1\n",
+        )
+        .unwrap();
+        let cache = h.join(".aws/sso/cache");
+        fs::write(
+            crate::core::sso_cache::token_path(&cache, "lab"),
+            r#"{"accessToken":"a","expiresAt":"2026-11-22T10:00:00Z","refreshToken":"r",
+                "clientId":"c","clientSecret":"s","registrationExpiresAt":"2027-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+        fs::write(
+            crate::core::sso_cache::token_path(&cache, "https://old"),
+            r#"{"accessToken":"a","expiresAt":"2026-11-22T11:00:00Z"}"#,
+        )
+        .unwrap();
+        let paths = Paths::under(h);
+        let settings = Settings {
+            session_length_minutes_by_session: [("lab".to_owned(), 120)].into(),
+            ..Settings::default()
+        };
+        let now = datetime!(2026-11-22 09:30:00 UTC);
+        let mut log = SessionLog::load(&paths);
+        log.signed_in(
+            "lab",
+            datetime!(2026-11-22 09:00:00 UTC),
+            settings.session_length("lab"),
+        );
+        let mut inv = Inventory::build(&paths, &settings, now);
+        inv.apply_session_log(&mut log, &settings, now);
+        let dev = inv.profile("dev").unwrap().token.unwrap();
+        assert_eq!(
+            dev.session_ends_at,
+            Some(datetime!(2026-11-22 11:00:00 UTC))
+        );
+        assert!(dev.session_ends_at_estimated);
+        assert!(!dev.sign_in_due(now, std::time::Duration::from_secs(900)));
+        assert!(dev.sign_in_due(
+            datetime!(2026-11-22 10:50:00 UTC),
+            std::time::Duration::from_secs(900)
+        ));
+        // Without a refresh token the token's own expiry is the deadline, and it is exact.
+        let old = inv.profile("old").unwrap().token.unwrap();
+        assert_eq!(
+            old.session_ends_at,
+            Some(datetime!(2026-11-22 11:00:00 UTC))
+        );
+        assert!(!old.session_ends_at_estimated);
+        let next = inv.next_change(now, std::time::Duration::from_secs(900));
+        assert_eq!(next, Some(datetime!(2026-11-22 09:45:00 UTC)));
+    }
 }

@@ -1246,6 +1246,35 @@ mod tests {
         }
     }
 
+    /// One login of session `key` (its token at `token`), as a task.
+    fn sign_in(
+        runner: &Arc<LoginRunner>,
+        paths: &Paths,
+        key: &str,
+        token: &Path,
+        timeout_secs: u64,
+    ) -> tokio::task::JoinHandle<Result<LoginOutcome>> {
+        let (runner, paths, key, token) = (
+            runner.clone(),
+            paths.clone(),
+            key.to_owned(),
+            token.to_path_buf(),
+        );
+        tokio::spawn(async move {
+            let target = LoginTarget::Session(key.clone());
+            runner
+                .login(
+                    &paths,
+                    &key,
+                    &target,
+                    &token,
+                    || false,
+                    &quick(timeout_secs),
+                )
+                .await
+        })
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_login_is_shared_with_every_queued_caller() {
         // Issue 12 #2: 20 queued refreshes of a session whose sign-in failed ran 20 sign-ins.
@@ -1253,21 +1282,7 @@ mod tests {
         let (paths, log) = counting_cli(dir.path(), "sleep 1; echo 'An error occurred (AccessDeniedException) when calling the CreateToken operation: no' >&2; exit 255");
         let runner = Arc::new(LoginRunner::default());
         let token = dir.path().join("token.json");
-        let calls = (0..8).map(|_| {
-            let (runner, paths, token) = (runner.clone(), paths.clone(), token.clone());
-            tokio::spawn(async move {
-                runner
-                    .login(
-                        &paths,
-                        "lab",
-                        &LoginTarget::Profile("dev".into()),
-                        &token,
-                        || false,
-                        &quick(30),
-                    )
-                    .await
-            })
-        });
+        let calls = (0..8).map(|_| sign_in(&runner, &paths, "lab", &token, 30));
         let results: Vec<_> = futures_join(calls).await;
         assert_eq!(
             runs(&log).len(),
@@ -1284,16 +1299,9 @@ mod tests {
             .iter()
             .any(|r| matches!(r, Err(Error::LoginFailed { .. }))));
         // A new request inside the cool-down gets the same answer without a sign-in.
-        let again = runner
-            .login(
-                &paths,
-                "lab",
-                &LoginTarget::Profile("dev".into()),
-                &token,
-                || false,
-                &quick(30),
-            )
+        let again = sign_in(&runner, &paths, "lab", &token, 30)
             .await
+            .unwrap()
             .unwrap_err();
         assert!(
             again.to_string().contains("AccessDeniedException"),
@@ -1311,20 +1319,8 @@ mod tests {
         );
         let runner = Arc::new(LoginRunner::default());
         let calls = (0..4).map(|i| {
-            let (runner, paths) = (runner.clone(), paths.clone());
             let token = dir.path().join(format!("t{i}.json"));
-            tokio::spawn(async move {
-                runner
-                    .login(
-                        &paths,
-                        &format!("s{i}"),
-                        &LoginTarget::Session(format!("s{i}")),
-                        &token,
-                        || false,
-                        &quick(30),
-                    )
-                    .await
-            })
+            sign_in(&runner, &paths, &format!("s{i}"), &token, 30)
         });
         for r in futures_join(calls).await {
             r.unwrap();
@@ -1391,18 +1387,11 @@ mod tests {
         // Issue 12 #3: a login queued behind others still started after stdin closed.
         let dir = tempfile::tempdir().unwrap();
         let (paths, log) = counting_cli(dir.path(), "exit 0");
-        let runner = LoginRunner::default();
+        let runner = Arc::new(LoginRunner::default());
         runner.shutdown();
-        let err = runner
-            .login(
-                &paths,
-                "lab",
-                &LoginTarget::Profile("dev".into()),
-                &dir.path().join("t"),
-                || false,
-                &quick(5),
-            )
+        let err = sign_in(&runner, &paths, "lab", &dir.path().join("t"), 5)
             .await
+            .unwrap()
             .unwrap_err();
         assert!(matches!(err, Error::ShuttingDown), "{err}");
         assert!(runs(&log).is_empty());
@@ -1415,21 +1404,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (paths, log) = counting_cli(dir.path(), "sleep 30");
         let runner = Arc::new(LoginRunner::default());
-        let login = {
-            let (runner, paths, token) = (runner.clone(), paths.clone(), dir.path().join("t"));
-            tokio::spawn(async move {
-                runner
-                    .login(
-                        &paths,
-                        "lab",
-                        &LoginTarget::Profile("dev".into()),
-                        &token,
-                        || false,
-                        &quick(60),
-                    )
-                    .await
-            })
-        };
+        let login = sign_in(&runner, &paths, "lab", &dir.path().join("t"), 60);
         while runs(&log).is_empty() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

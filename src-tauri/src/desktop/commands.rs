@@ -80,13 +80,24 @@ pub(crate) fn get_view(state: State<'_, AppState>) -> View {
 
 #[tauri::command]
 pub(crate) fn refresh_session(app: AppHandle, key: String) -> Result<()> {
+    start_refresh(&app, key, false)
+}
+
+/// Signs out of session `key` and signs in again, so a full-length session starts now. The window
+/// asks the user first: the current session is lost.
+#[tauri::command]
+pub(crate) fn fresh_session(app: AppHandle, key: String) -> Result<()> {
+    start_refresh(&app, key, true)
+}
+
+fn start_refresh(app: &AppHandle, key: String, fresh: bool) -> Result<()> {
     let inv = app.state::<AppState>().inventory();
     if !inv.sessions().iter().any(|s| s.key == key) {
         return Err(CommandError::NotFound(
             "that session is no longer in the configuration".into(),
         ));
     }
-    super::start_refresh(&app, key);
+    super::start_refresh(app, key, fresh);
     Ok(())
 }
 

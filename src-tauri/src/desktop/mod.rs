@@ -47,6 +47,7 @@ pub fn run(ctx: Context, show: bool) -> anyhow::Result<()> {
         .invoke_handler(tauri::generate_handler![
             commands::get_view,
             commands::refresh_session,
+            commands::fresh_session,
             commands::open_config,
             commands::open_portal,
             commands::save_settings,
@@ -83,7 +84,9 @@ pub fn run(ctx: Context, show: bool) -> anyhow::Result<()> {
 
 /// Shows the window, creating it if needed; `section` selects a part of the page.
 pub fn open_window(app: &AppHandle, section: Option<&str>) {
-    let hash = section.map(|s| format!("#{s}")).unwrap_or_default();
+    let hash = section
+        .map(|s| format!("#{}", hash_safe(s)))
+        .unwrap_or_default();
     if let Some(w) = app.get_webview_window(WINDOW) {
         let _ = w.show();
         let _ = w.unminimize();
@@ -107,8 +110,22 @@ pub fn open_window(app: &AppHandle, section: Option<&str>) {
     }
 }
 
+/// `s` with everything but letters, digits and `=._-` percent-encoded, for a URL fragment that is
+/// also evaluated as a script string.
+fn hash_safe(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'=' | b'.' | b'_' | b'-' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Starts a refresh of session `key` unless one is running; the outcome is a notification.
-pub fn start_refresh(app: &AppHandle, key: String) {
+/// `fresh`: sign out first so a full-length session starts (the user confirmed in the window).
+pub fn start_refresh(app: &AppHandle, key: String, fresh: bool) {
     let state = app.state::<AppState>();
     let Some(session) = state
         .inventory()
@@ -149,6 +166,7 @@ pub fn start_refresh(app: &AppHandle, key: String) {
         };
         let options = RefreshOptions {
             silent_only: false,
+            fresh,
             login: LoginOptions {
                 no_browser,
                 on_prompt: Some(sink),
@@ -161,6 +179,11 @@ pub fn start_refresh(app: &AppHandle, key: String) {
         if ctx.settings.notify_refresh_result {
             let label = sanitize_label(session.label());
             let note = match reply {
+                Ok(r) if r.success && fresh => Note {
+                    summary: format!("Fresh AWS SSO session {label} started"),
+                    body: r.message,
+                    refresh: None,
+                },
                 Ok(r) if r.success => Note {
                     summary: format!("AWS SSO session {label} refreshed"),
                     body: r.message,
@@ -189,7 +212,7 @@ pub fn show_notes(app: &AppHandle, notes: Vec<Note>) {
         tauri::async_runtime::spawn_blocking(move || {
             let on_refresh = {
                 let app = app.clone();
-                move |key: String| start_refresh(&app, key)
+                move |key: String| start_refresh(&app, key, false)
             };
             app.state::<AppState>().notifier.show(note, on_refresh);
         });

@@ -19,6 +19,8 @@ const TRAY_ID: &str = "main";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MenuId {
     Refresh(String),
+    /// Opens the window's confirmation for a fresh session.
+    Fresh(String),
     RefreshExpired,
     OpenWindow,
     Settings,
@@ -29,6 +31,7 @@ impl MenuId {
     pub fn as_id(&self) -> String {
         match self {
             MenuId::Refresh(key) => format!("refresh:{key}"),
+            MenuId::Fresh(key) => format!("fresh:{key}"),
             MenuId::RefreshExpired => "refresh-expired".into(),
             MenuId::OpenWindow => "open".into(),
             MenuId::Settings => "settings".into(),
@@ -42,7 +45,10 @@ impl MenuId {
             "open" => MenuId::OpenWindow,
             "settings" => MenuId::Settings,
             "quit" => MenuId::Quit,
-            _ => MenuId::Refresh(id.strip_prefix("refresh:")?.to_owned()),
+            _ => match id.strip_prefix("fresh:") {
+                Some(key) => MenuId::Fresh(key.to_owned()),
+                None => MenuId::Refresh(id.strip_prefix("refresh:")?.to_owned()),
+            },
         })
     }
 }
@@ -141,6 +147,13 @@ fn build_menu<R: Runtime>(
             app,
             MenuId::Refresh(s.key.clone()).as_id(),
             label,
+            !busy,
+            None::<&str>,
+        )?)?;
+        sub.append(&MenuItem::with_id(
+            app,
+            MenuId::Fresh(s.key.clone()).as_id(),
+            "Start a fresh session…",
             !busy,
             None::<&str>,
         )?)?;
@@ -255,7 +268,9 @@ pub fn update(app: &AppHandle, inv: &Inventory) -> tauri::Result<()> {
 
 fn on_menu_event(app: &AppHandle, event: MenuEvent) {
     match MenuId::from_id(event.id().as_ref()) {
-        Some(MenuId::Refresh(key)) => super::start_refresh(app, key),
+        Some(MenuId::Refresh(key)) => super::start_refresh(app, key, false),
+        // Said before it is done: the window asks, since the current session is lost.
+        Some(MenuId::Fresh(key)) => super::open_window(app, Some(&format!("fresh={key}"))),
         Some(MenuId::RefreshExpired) => refresh_expired(app),
         Some(MenuId::OpenWindow) => super::open_window(app, None),
         Some(MenuId::Settings) => super::open_window(app, Some("settings")),
@@ -271,7 +286,7 @@ fn refresh_expired(app: &AppHandle) {
         .into_iter()
         .filter(|s| s.token.state >= TokenState::Expired)
     {
-        super::start_refresh(app, s.key);
+        super::start_refresh(app, s.key, false);
     }
 }
 
@@ -286,6 +301,9 @@ mod tests {
         for id in [
             MenuId::Refresh("lab".into()),
             MenuId::Refresh("https://x.awsapps.com/start/#/".into()),
+            MenuId::Fresh("lab".into()),
+            MenuId::Fresh("https://x.awsapps.com/start/#/".into()),
+            MenuId::Refresh("fresh:odd".into()),
             MenuId::RefreshExpired,
             MenuId::OpenWindow,
             MenuId::Settings,

@@ -31,8 +31,9 @@ def test_menu_lists_sessions_profiles_and_servers(lab, tray_host, apps):
         assert sub.label == lab.expected_title(key), (key, sub.label)
         shown = sub.shown()
         assert shown[0].label == "Refresh" and shown[0].enabled, f"{key}: first entry\n{tree.dump()}"
-        assert shown[1].separator, f"{key}: no separator after Refresh\n{tree.dump()}"
-        rest = [c.label for c in shown[2:] if not c.separator]
+        assert shown[1].label == "Start a fresh session…" and shown[1].enabled, f"{key}\n{tree.dump()}"
+        assert shown[2].separator, f"{key}: no separator after the actions\n{tree.dump()}"
+        rest = [c.label for c in shown[3:] if not c.separator]
         want = [f"Profile {p}" for p in exp["profiles"]] + [f"Server {n} ({c})" for n, c in exp["servers"]]
         assert sorted(rest) == sorted(want), f"{key}: {rest} != {want}"
         profile_pos = [i for i, t in enumerate(rest) if t.startswith("Profile ")]

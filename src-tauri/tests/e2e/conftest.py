@@ -230,7 +230,8 @@ class Lab:
                # Hermeticity for anything that talks OIDC through the Rust SDK (the binary renews
                # with the cached refresh token before falling back to `aws sso login`); the CLI
                # 2.9.19 ignores these and uses the ~/.aws/models override instead.
-               "AWS_ENDPOINT_URL_SSO_OIDC": self.mock.url, "AWS_EC2_METADATA_DISABLED": "true"}
+               "AWS_ENDPOINT_URL_SSO_OIDC": self.mock.url, "AWS_ENDPOINT_URL_SSO": self.mock.url,
+               "AWS_EC2_METADATA_DISABLED": "true"}
         env.update(extra)
         return {k: v for k, v in env.items() if v is not None}
 

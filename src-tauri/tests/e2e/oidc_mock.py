@@ -47,7 +47,7 @@ class OidcMock:
                  refresh_barrier: int = 0, refresh_barrier_timeout: float = 15.0,
                  refresh_priority: tuple[str, ...] = (), refresh_gap: float = 0.7,
                  refresh_answer_delay: dict[str, float] | None = None,
-                 refresh_error_echo: bool = False) -> None:
+                 refresh_error_echo: bool = False, session_seconds: float | None = None) -> None:
         self.tag = secrets.token_hex(6)  # makes every issued value unique to this mock
         self.expires_in = expires_in
         self.pending_polls = pending_polls
@@ -77,6 +77,20 @@ class OidcMock:
         # refresh token stays live) with an error code (x-amzn-ErrorType) that IS the refresh token
         # sent, and a message and error fields that echo it and the client secret.
         self.refresh_error_echo = refresh_error_echo
+        # The IAM Identity Center sign-in session (one user, so one at a time): a sign-in starts
+        # one unless one is live, and a sign-in during a live session keeps its start. Refresh
+        # grants are refused (InvalidGrantException) once their session is over: session_seconds
+        # after its start (None: never), or signed out (POST /logout, the SSO portal's Logout).
+        self.session_seconds = session_seconds
+        self.sessions: list[dict] = []           # {"start": time.time(), "logged_out": bool}
+        self._current_session: int | None = None
+        self.logouts: list[dict] = []            # {"bearer", "known"}
+        # A threading.Event: each Logout is held (after it is recorded as arrived in
+        # `logouts_arrived`, before it is decided) until the event is set, or logout_gate_timeout
+        # passed. None (default): Logout answers at once.
+        self.logout_gate: threading.Event | None = None
+        self.logout_gate_timeout = 30.0
+        self.logouts_arrived = 0
         # One dict per refresh grant: agent ("cli"/"tray"/"other"), user_agent, client_id,
         # refresh_token, outcome ("ok"/"invalid_grant"/"invalid_client"/"refused"/"echoed"),
         # access_token/refresh_token_issued (when ok), arrived/decided/answered (monotonic times).
@@ -211,11 +225,29 @@ class OidcMock:
         return client_id, client_secret
 
     def issue_tokens(self, client_id: str, expires_in: int, refresh: bool = True) -> tuple[str, str | None]:
-        """An access token (valid expires_in seconds) and, if asked, a refresh token for client_id."""
+        """An access token (valid expires_in seconds) and, if asked, a refresh token for client_id,
+        as a sign-in would give them (in the live session, or a new one)."""
         with self._lock:
-            access = self._issue_access(expires_in)
-            token = self._issue_refresh(client_id) if refresh else None
+            sid = self._sign_in_session()
+            access = self._issue_access(expires_in, sid)
+            token = self._issue_refresh(client_id, sid) if refresh else None
         return access, token
+
+    def session_live(self, sid: int | None) -> bool:
+        # caller holds the lock (or accepts a racy read)
+        if sid is None:
+            return True
+        s = self.sessions[sid]
+        return not s["logged_out"] and (self.session_seconds is None
+                                        or time.time() < s["start"] + self.session_seconds)
+
+    def _sign_in_session(self) -> int:
+        # caller holds the lock
+        sid = self._current_session
+        if sid is None or not self.session_live(sid):
+            self.sessions.append({"start": time.time(), "logged_out": False})
+            sid = self._current_session = len(self.sessions) - 1
+        return sid
 
     def revoke_access_token(self, token: str) -> None:
         with self._lock:
@@ -235,16 +267,17 @@ class OidcMock:
             self.counts[endpoint] += 1
             self._cond.notify_all()
 
-    def _issue_access(self, expires_in: int) -> str:
+    def _issue_access(self, expires_in: int, session: int | None = None) -> str:
         # caller holds the lock
         token = self._next("access_token", "e2eAccessToken-{tag}-{n}")
-        self._access[token] = {"expires": time.time() + expires_in, "revoked": False}
+        self._access[token] = {"expires": time.time() + expires_in, "revoked": False,
+                               "session": session}
         return token
 
-    def _issue_refresh(self, client_id: str) -> str:
+    def _issue_refresh(self, client_id: str, session: int | None = None) -> str:
         # caller holds the lock
         token = self._next("refresh_token", "e2eRefreshToken-{tag}-{n}")
-        self._refresh_tokens[token] = {"client_id": client_id, "spent": False}
+        self._refresh_tokens[token] = {"client_id": client_id, "spent": False, "session": session}
         return token
 
     def _access_ok(self, token: str | None) -> bool:
@@ -293,6 +326,8 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self._raw()
         if path == "/" and "x-www-form-urlencoded" in (self.headers.get("Content-Type") or ""):
             return self._sts(raw)
+        if path == "/logout":
+            return self._logout()
         route = {"/client/register": self._register, "/device_authorization": self._device_auth,
                  "/token": self._token}.get(path)
         if route is None:
@@ -366,8 +401,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(400, "AuthorizationPendingException", "authorization_pending")
         with m._lock:
             expires_in = m.expires_in
-            access = m._issue_access(expires_in)
-            refresh = (m._issue_refresh(m._devices.get(device_code, body.get("clientId", "")))
+            sid = m._sign_in_session()
+            access = m._issue_access(expires_in, sid)
+            refresh = (m._issue_refresh(m._devices.get(device_code, body.get("clientId", "")), sid)
                        if m.issue_refresh_token else None)
             del m._polls[device_code]  # a device code is exchanged once
         m._hit("token_issued")
@@ -419,14 +455,16 @@ class _Handler(BaseHTTPRequestHandler):
                     outcome = "refused"
                 elif info is None or info["spent"] or info["client_id"] != client_id:
                     outcome = "invalid_grant"
+                elif not m.session_live(info.get("session")):
+                    outcome = "session_over"
                 else:
                     outcome = "ok"
                     expires_in = m.expires_in
-                    access = m._issue_access(expires_in)
+                    access = m._issue_access(expires_in, info.get("session"))
                     new_refresh = None
                     if m.rotate_refresh_tokens:
                         info["spent"] = True  # single use: a second exchange is refused
-                        new_refresh = m._issue_refresh(client_id)
+                        new_refresh = m._issue_refresh(client_id, info.get("session"))
                     record.update(access_token=access, refresh_token_issued=new_refresh)
                 record["outcome"] = outcome
                 record["decided"] = time.monotonic()
@@ -453,6 +491,34 @@ class _Handler(BaseHTTPRequestHandler):
                 m._refresh_in_flight -= 1
                 record["answered"] = time.monotonic()
                 m._cond.notify_all()
+
+    def _logout(self) -> None:
+        """The SSO portal's Logout: ends the sign-in session of the bearer token."""
+        m = self.owner
+        bearer = self.headers.get("x-amz-sso_bearer_token")
+        with m._cond:
+            m.logouts_arrived += 1
+            m._cond.notify_all()
+            gate, gate_timeout = m.logout_gate, m.logout_gate_timeout
+        if gate is not None:
+            gate.wait(gate_timeout)
+        with m._lock:
+            info = m._access.get(bearer or "")
+            m.logouts.append({"bearer": bearer, "known": info is not None})
+            sid = info.get("session") if info else None
+            if sid is not None:
+                m.sessions[sid]["logged_out"] = True
+                if m._current_session == sid:
+                    m._current_session = None
+                for a in m._access.values():
+                    if a.get("session") == sid:
+                        a["revoked"] = True
+        m._hit("logout")
+        if info is None:
+            return self._error(401, "UnauthorizedException", "unauthorized")
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def _role_credentials(self) -> None:
         m = self.owner
