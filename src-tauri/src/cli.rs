@@ -1,6 +1,6 @@
 //! The command line: argument parsing and the terminal output of `status` and `refresh`.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -144,11 +144,15 @@ pub async fn refresh(mut ctx: Context, args: RefreshArgs) -> anyhow::Result<bool
         ctx.settings.login_timeout_seconds = secs;
     }
     let ctx = Arc::new(ctx);
-    let options = core::refresh::RefreshOptions {
+    let mut options = core::refresh::RefreshOptions {
         silent_only: args.silent_only,
         fresh: args.fresh,
         ..Default::default()
     };
+    // The person at the terminal gets the sign-in link (stdout stays the reply).
+    if std::io::stderr().is_terminal() {
+        options.login.on_prompt = Some(terminal_prompt());
+    }
     if args.fresh {
         // Said before it happens: the current session is lost.
         eprintln!(
@@ -233,17 +237,43 @@ async fn futures_select_all<F: std::future::Future<Output = i32> + Unpin>(
     .await
 }
 
+/// Shows a sign-in prompt on stderr: where to finish, or that the browser has the page.
+fn terminal_prompt() -> core::login::PromptSink {
+    Arc::new(|p: core::login::DevicePrompt| {
+        if p.opened {
+            eprintln!(
+                "aws-sso-tray: the sign-in page is open in your browser; finish the sign-in there."
+            );
+        } else if p.code.is_empty() {
+            eprintln!(
+                "aws-sso-tray: to sign in, open this link in a browser on this machine:\n  {}",
+                sanitize_label(&p.url)
+            );
+        } else {
+            eprintln!(
+                "aws-sso-tray: to sign in, open this link in a browser (any device):\n  {}\n  code: {}",
+                sanitize_label(&p.url),
+                sanitize_label(&p.code)
+            );
+        }
+    })
+}
+
 /// `aws-sso-tray ensure`. Returns the exit code.
 pub async fn ensure(mut ctx: Context, args: EnsureArgs) -> anyhow::Result<u8> {
     if let Some(secs) = args.timeout {
         ctx.settings.login_timeout_seconds = secs;
     }
     let ctx = Arc::new(ctx);
+    // Run for a person (a terminal, or a tool that shows the output, such as Claude Code's
+    // awsAuthRefresh): the sign-in link goes to stderr.
+    let mut options = core::refresh::RefreshOptions::default();
+    options.login.on_prompt = Some(terminal_prompt());
     let result = core::refresh::ensure(
         &ctx,
         args.target.profile.as_deref(),
         args.target.server.as_deref(),
-        Default::default(),
+        options,
     )
     .await;
     let (code, value) = match result {

@@ -13,7 +13,6 @@ use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
-use tokio::sync::OnceCell;
 
 use crate::core::error::{Error, Result};
 use crate::core::paths::Paths;
@@ -304,7 +303,8 @@ const LOCK_GRACE: Duration = Duration::from_secs(15);
 /// Runs logins. One per process; cheap to share behind an `Arc`.
 pub struct LoginRunner {
     sessions: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    cli: OnceCell<PathBuf>,
+    /// The CLI found and checked, with its version, for as long as its file is unchanged.
+    cli: tokio::sync::Mutex<Option<Cli>>,
     /// Process groups of running logins, so a shutdown can end them all at once.
     running: Arc<Mutex<HashSet<u32>>>,
     slots: tokio::sync::Semaphore,
@@ -317,7 +317,7 @@ impl Default for LoginRunner {
     fn default() -> Self {
         LoginRunner {
             sessions: Mutex::default(),
-            cli: OnceCell::new(),
+            cli: Default::default(),
             running: Arc::default(),
             slots: tokio::sync::Semaphore::new(MAX_CONCURRENT_LOGINS),
             closed: AtomicBool::new(false),
@@ -353,16 +353,17 @@ impl LoginRunner {
                     .map_err(|_| Error::ShuttingDown)?;
                 self.check_open()?;
                 let version_timeout = options.timeout.min(VERSION_TIMEOUT);
-                let cli = self
-                    .cli
-                    .get_or_try_init(|| find_cli(paths, &self.running, version_timeout))
-                    .await?;
+                let cli = self.cli(paths, version_timeout).await?;
                 self.check_open()?;
-                let result = run_login(cli, paths, target, &self.running, options).await;
+                let result = run_login(&cli, paths, target, &self.running, options).await;
                 // A login ended by a shutdown did not fail: nothing to hold back the next one.
                 self.check_open()?;
                 if let Err(e @ (Error::LoginTimedOut(_) | Error::LoginFailed { .. })) = &result {
-                    record_failure(paths, key, e);
+                    // A synced write: off the async runtime.
+                    let (paths, key, reason) = (paths.clone(), key.to_owned(), e.to_string());
+                    let _ =
+                        tokio::task::spawn_blocking(move || record_failure(&paths, &key, reason))
+                            .await;
                 }
                 result
             })
@@ -412,6 +413,17 @@ impl LoginRunner {
         }
         self.check_open()?;
         work().await.map(Some)
+    }
+
+    /// The CLI to run: found and checked once, again when its file changes (an upgrade).
+    async fn cli(&self, paths: &Paths, version_timeout: Duration) -> Result<Cli> {
+        let mut known = self.cli.lock().await;
+        if let Some(cli) = known.as_ref().filter(|c| c.modified == modified(&c.path)) {
+            return Ok(cli.clone());
+        }
+        let cli = find_cli(paths, &self.running, version_timeout).await?;
+        *known = Some(cli.clone());
+        Ok(cli)
     }
 
     /// Ends every running login and whatever it started, and refuses new ones from now on.
@@ -466,10 +478,10 @@ struct FailureNote {
     reason: String,
 }
 
-fn record_failure(paths: &Paths, key: &str, e: &Error) {
+fn record_failure(paths: &Paths, key: &str, reason: String) {
     let note = FailureNote {
         at: time::OffsetDateTime::now_utc().unix_timestamp(),
-        reason: e.to_string(),
+        reason,
     };
     let path = failure_path(paths, key);
     if let Ok(body) = serde_json::to_vec(&note) {
@@ -535,11 +547,43 @@ impl Drop for FileLock {
 }
 
 /// Finds the AWS CLI v2 in the trusted folders and checks it.
+/// The AWS CLI v2 this app runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cli {
+    pub path: PathBuf,
+    /// `(major, minor, patch)` from `aws --version`.
+    pub version: (u32, u32, u32),
+    modified: Option<SystemTime>,
+}
+
+impl Cli {
+    /// `aws sso login --use-device-code` (2.22 and later, which sign in with PKCE by default).
+    pub fn has_device_code_flag(&self) -> bool {
+        self.version >= (2, 22, 0)
+    }
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// `2.36.7` → `(2, 36, 7)`; missing parts are 0.
+fn parse_version(v: &str) -> Option<(u32, u32, u32)> {
+    let mut parts = v.split('.').map(|p| {
+        let digits: String = p.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse::<u32>().ok()
+    });
+    let major = parts.next()??;
+    let minor = parts.next().flatten().unwrap_or(0);
+    let patch = parts.next().flatten().unwrap_or(0);
+    Some((major, minor, patch))
+}
+
 async fn find_cli(
     paths: &Paths,
     running: &Arc<Mutex<HashSet<u32>>>,
     version_timeout: Duration,
-) -> Result<PathBuf> {
+) -> Result<Cli> {
     let candidate = paths
         .trusted_cli_dirs
         .iter()
@@ -554,8 +598,13 @@ async fn find_cli(
                 .join(", "),
         })?;
     check_cli_file(&candidate, &paths.trusted_cli_dirs)?;
-    check_cli_version(&candidate, paths, running, version_timeout).await?;
-    Ok(candidate)
+    let modified = modified(&candidate);
+    let version = check_cli_version(&candidate, paths, running, version_timeout).await?;
+    Ok(Cli {
+        path: candidate,
+        version,
+        modified,
+    })
 }
 
 fn check_cli_file(candidate: &Path, trusted_dirs: &[PathBuf]) -> Result<()> {
@@ -608,7 +657,7 @@ async fn check_cli_version(
     paths: &Paths,
     running: &Arc<Mutex<HashSet<u32>>>,
     timeout: Duration,
-) -> Result<()> {
+) -> Result<(u32, u32, u32)> {
     let mut cmd = command(cli, paths);
     cmd.arg("--version")
         .stdout(Stdio::piped())
@@ -634,21 +683,19 @@ async fn check_cli_version(
         .split_whitespace()
         .find_map(|w| w.strip_prefix("aws-cli/"))
         .unwrap_or("");
-    if version.starts_with("2.") {
-        Ok(())
-    } else if version.is_empty() {
-        Err(Error::CliRejected {
+    match parse_version(version) {
+        Some(v @ (2, _, _)) => Ok(v),
+        _ if version.is_empty() => Err(Error::CliRejected {
             path: cli.to_path_buf(),
             reason: "it does not report an aws-cli version".into(),
-        })
-    } else {
-        Err(Error::CliRejected {
+        }),
+        _ => Err(Error::CliRejected {
             path: cli.to_path_buf(),
             reason: format!(
                 "it is AWS CLI {}; `aws sso login` needs AWS CLI v2",
                 version.chars().take(40).collect::<String>()
             ),
-        })
+        }),
     }
 }
 
@@ -689,17 +736,23 @@ fn command(cli: &Path, paths: &Paths) -> Command {
 }
 
 async fn run_login(
-    cli: &Path,
+    cli: &Cli,
     paths: &Paths,
     target: &LoginTarget,
     running: &Arc<Mutex<HashSet<u32>>>,
     options: &LoginOptions,
 ) -> Result<()> {
     let timeout = options.timeout;
+    let (cli, cli_info) = (cli.path.as_path(), cli);
     let mut cmd = command(cli, paths);
     // Always: the CLI must not start a browser itself (it would honour BROWSER); the link is
     // checked and opened here, or handed to the user.
     cmd.args(["sso", "login", "--no-browser"]);
+    // No browser on this machine: the PKCE flow's redirect to this machine's loopback could never
+    // arrive, so sign in with a code, on any device.
+    if !paths.has_browser && cli_info.has_device_code_flag() {
+        cmd.arg("--use-device-code");
+    }
     match target {
         LoginTarget::Profile(p) => cmd.arg("--profile").arg(p),
         LoginTarget::Session(s) => cmd.arg("--sso-session").arg(s),
@@ -1037,6 +1090,23 @@ mod tests {
             "{err}"
         );
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
+    }
+
+    #[test]
+    fn versions_are_read_and_compared() {
+        assert_eq!(parse_version("2.36.7"), Some((2, 36, 7)));
+        assert_eq!(parse_version("2.9.19"), Some((2, 9, 19)));
+        assert_eq!(parse_version("2.22"), Some((2, 22, 0)));
+        assert_eq!(parse_version("2.0.0dev1"), Some((2, 0, 0)));
+        assert_eq!(parse_version("x"), None);
+        let cli = |version| Cli {
+            path: PathBuf::from("/usr/bin/aws"),
+            version,
+            modified: None,
+        };
+        assert!(!cli((2, 9, 19)).has_device_code_flag());
+        assert!(cli((2, 22, 0)).has_device_code_flag());
+        assert!(cli((2, 36, 7)).has_device_code_flag());
     }
 
     #[test]

@@ -75,9 +75,10 @@ impl Paths {
                 *v = absolute(std::mem::take(v)).into_os_string();
             }
         }
-        let display = ["DISPLAY", "WAYLAND_DISPLAY"]
-            .iter()
-            .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()));
+        let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+        let display = set("DISPLAY") || set("WAYLAND_DISPLAY");
+        // Over SSH a browser opened on macOS or Windows shows on a screen the user is not at.
+        let ssh = set("SSH_CONNECTION") || set("SSH_TTY");
         let state_dir = dirs::state_dir()
             .or_else(dirs::data_local_dir)
             .unwrap_or_else(|| home.join(".local").join("state"))
@@ -96,7 +97,11 @@ impl Paths {
             login_env,
             opener: Some(PathBuf::from(crate::core::login::OPENER)).filter(|p| p.is_file()),
             opener_env: crate::core::login::opener_env(std::env::vars_os()),
-            has_browser: display || !cfg!(all(unix, not(target_os = "macos"))),
+            has_browser: if cfg!(all(unix, not(target_os = "macos"))) {
+                display
+            } else {
+                !ssh
+            },
             oidc_endpoint: ["AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL"]
                 .iter()
                 .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty())),

@@ -265,11 +265,15 @@ where
                 if tokio::time::Instant::now() >= deadline {
                     if refusal.session_over {
                         // No rival took it: the sign-in session itself is over.
-                        let mut log = SessionLog::load(paths);
-                        log.ended(session, OffsetDateTime::now_utc());
-                        if let Err(e) = log.save() {
-                            tracing::warn!("cannot record the end of a session: {e}");
-                        }
+                        let (paths, session) = (paths.clone(), session.to_owned());
+                        let _ = tokio::task::spawn_blocking(move || {
+                            let mut log = SessionLog::load(&paths);
+                            log.ended(&session, OffsetDateTime::now_utc());
+                            if let Err(e) = log.save() {
+                                tracing::warn!("cannot record the end of a session: {e}");
+                            }
+                        })
+                        .await;
                     }
                     return Err(e);
                 }

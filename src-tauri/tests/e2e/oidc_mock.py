@@ -359,7 +359,11 @@ class _Handler(BaseHTTPRequestHandler):
         m._hit("device_authorization")
         with m._lock:
             device_code = m._next("device_code", "e2eDeviceCode-{tag}-{n}")
-            user_code = m._next("user_code", "E2EUSER-{tag}-{n}")
+            # The real service's shape (XXXX-XXXX): the app takes only such a line for a code.
+            # Unique per mock instance (its tag), so leak checks still find it anywhere.
+            m._seq += 1
+            user_code = f"{m.tag[:4].upper()}-{m._seq:04d}"
+            m.issued["user_code"].append(user_code)
             marker = self._verification_marker(m)
             m._polls[device_code] = 0
             m._devices[device_code] = body.get("clientId", "")
