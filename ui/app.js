@@ -7,7 +7,7 @@ const { listen } = window.__TAURI__.event;
 const CLIENTS = {
   "amazon-q": "Amazon Q", "claude-code": "Claude Code", "claude-desktop": "Claude Desktop", cline: "Cline",
   codex: "Codex", "copilot-cli": "Copilot CLI", cursor: "Cursor", "gemini-cli": "Gemini CLI", kiro: "Kiro",
-  vscode: "VS Code", windsurf: "Windsurf", zed: "Zed",
+  "roo-code": "Roo Code", vscode: "VS Code", windsurf: "Windsurf", zed: "Zed",
 };
 const STATE_TEXT = { valid: "Valid", expiring: "Expiring", expired: "Expired", missing: "Never logged in" };
 
@@ -53,8 +53,12 @@ function renderSessions() {
     const serverList = el("ul");
     for (const i of s.servers) {
       const srv = servers[i];
-      serverList.append(el("li", {},
-        `${srv.name} (${CLIENTS[srv.client] || srv.client}, ${srv.scope}) `,
+      // A disabled server is dimmed; one that may use several profiles names them all.
+      const extra = [];
+      if (srv.profiles && srv.profiles.length > 1) extra.push(`profiles ${srv.profiles.join(", ")}`);
+      if (srv.enabled === false) extra.push("disabled");
+      serverList.append(el("li", srv.enabled === false ? { class: "muted", "data-disabled": "" } : {},
+        `${srv.name} (${CLIENTS[srv.client] || srv.client}, ${srv.scope}${extra.map((x) => `, ${x}`).join("")}) `,
         el("button", { class: "link", title: srv.configPath, onclick: () => act(invoke("open_config", { index: i })) }, "open config")));
     }
     const actions = el("div", { class: "actions" },
@@ -135,7 +139,8 @@ function renderOther() {
     let why = "no AWS profile";
     if (s.profileUnresolved) why = `profile set by the client at launch: ${s.profileUnresolved}`;
     else if (s.profile) why = `profile ${s.profile} does not use SSO`;
-    list.append(el("li", {}, `${s.name} (${CLIENTS[s.client] || s.client}) — ${why} `,
+    if (s.enabled === false) why += " (disabled)";
+    list.append(el("li", s.enabled === false ? { class: "muted", "data-disabled": "" } : {}, `${s.name} (${CLIENTS[s.client] || s.client}) — ${why} `,
       el("button", { class: "link", title: s.configPath, onclick: () => act(invoke("open_config", { index: i })) }, "open config")));
   }
   document.getElementById("other-section").hidden = shown.length === 0;

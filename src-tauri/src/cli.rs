@@ -363,11 +363,23 @@ fn server_row(inv: &Inventory, s: &Server, now: OffsetDateTime) -> [String; 7] {
     let (profile, session, expires, sign_in) = match (&s.profile, &s.profile_unresolved) {
         (Some(name), _) => {
             let p = inv.profile(name);
+            // A legacy profile has no session name: its start URL stands for the session.
             let session = p
-                .and_then(|p| p.sso_session.clone().or(p.source_profile.clone()))
+                .and_then(|p| {
+                    p.sso_session
+                        .clone()
+                        .or(p.start_url.clone())
+                        .or(p.source_profile.clone())
+                })
                 .unwrap_or_else(|| "-".into());
+            // Every profile the server may use, the default first.
+            let names = if s.profiles.len() > 1 {
+                s.profiles.join(", ")
+            } else {
+                name.clone()
+            };
             (
-                sanitize_label(name),
+                sanitize_label(&names),
                 sanitize_label(&session),
                 expiry_text(p, now),
                 sign_in_text(p.and_then(|p| p.token), now),
@@ -381,8 +393,13 @@ fn server_row(inv: &Inventory, s: &Server, now: OffsetDateTime) -> [String; 7] {
         ),
         (None, None) => ("-".into(), "-".into(), "-".into(), "-".into()),
     };
+    let name = if s.enabled {
+        sanitize_label(&s.name)
+    } else {
+        format!("{} (disabled)", sanitize_label(&s.name))
+    };
     [
-        sanitize_label(&s.name),
+        name,
         clients::client_name(s.client).to_owned(),
         scope.to_owned(),
         profile,

@@ -12,6 +12,11 @@
 //! - `profiles`: an AWS config (through `AWS_CONFIG_FILE`) with every profile kind and an SSO cache
 //!   with every `expiresAt` format plus foreign files.
 //! - `broken`: syntax errors in a user JSON file, a project JSON file and the Codex TOML file.
+//! - `realworld` (issue 9): configs shaped like the ones real users have — awslabs one-click links
+//!   (whole command line in `command`), `AWS_API_MCP_PROFILE_NAME`, `AWS_MCP_PROXY_PROFILES`,
+//!   wrappers, docker's one-element `-e`, Gemini `$VAR`, VS Code `envFile`, disabled servers in every
+//!   client's syntax, Amazon Q / Kiro agents, a Gemini extension, Roo Code, Codex under `$CODEX_HOME`
+//!   with `[projects]`, `~/.aws/credentials`, and a profile whose sso-session is missing.
 //!
 //! Every secret value in the fixtures starts with `PLANTED-SECRET-`; no output may contain it.
 
@@ -61,7 +66,7 @@ fn binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_aws-sso-tray")))
 }
 
-/// Copies `src` into `dst`, replacing `{{HOME}}` with `home` in UTF-8 `.json` files.
+/// Copies `src` into `dst`, replacing `{{HOME}}` with `home` in UTF-8 `.json` and `.toml` files.
 fn copy_tree(src: &Path, dst: &Path, home: &Path) {
     fs::create_dir_all(dst).unwrap();
     let home = home.to_str().expect("temp home path is UTF-8");
@@ -74,7 +79,7 @@ fn copy_tree(src: &Path, dst: &Path, home: &Path) {
             continue;
         }
         let bytes = fs::read(&from).unwrap();
-        let is_json = from.extension().is_some_and(|e| e == "json");
+        let is_json = from.extension().is_some_and(|e| e == "json" || e == "toml");
         match std::str::from_utf8(&bytes) {
             Ok(text) if is_json && text.contains("{{HOME}}") => {
                 fs::write(&to, text.replace("{{HOME}}", home)).unwrap()
@@ -527,13 +532,15 @@ const CLIENT_SERVERS: &[ExpServer] = &[
     plain("cc-proj-plain",      "claude-code",    "project", Home("work/proj-a/.mcp.json")),
     aws("desktop-aws",          "claude-desktop", "user",    Xdg("Claude/claude_desktop_config.json"), "prod-ro", "docker_env"),
     plain("desktop-plain",      "claude-desktop", "user",    Xdg("Claude/claude_desktop_config.json")),
-    // env.AWS_PROFILE wins over env.AWS_DEFAULT_PROFILE and over --profile in args.
-    aws("cursor-user-aws",      "cursor",         "user",    Home(".cursor/mcp.json"), "dev.team", "env_aws_profile"),
+    // --profile in args wins over env.AWS_PROFILE and env.AWS_DEFAULT_PROFILE (issue 9, item 6).
+    aws("cursor-user-aws",      "cursor",         "user",    Home(".cursor/mcp.json"), "dev.team", "arg_profile"),
     plain("cursor-user-plain",  "cursor",         "user",    Home(".cursor/mcp.json")),
     aws("cursor-proj-aws",      "cursor",         "project", Home("work/proj-a/.cursor/mcp.json"), "ops@corp", "arg_profile"),
     plain("cursor-proj-plain",  "cursor",         "project", Home("work/proj-a/.cursor/mcp.json")),
     placeholder("vscode-user-aws", "vscode",      "user",    Xdg("Code/User/mcp.json"), "${env:AWS_PROFILE}", "env_aws_profile"),
     plain("vscode-user-plain",  "vscode",         "user",    Xdg("Code/User/mcp.json")),
+    // A remote (http) server: no command, a secret header.
+    plain("vscode-user-remote", "vscode",         "user",    Xdg("Code/User/mcp.json")),
     placeholder("vscode-proj-aws", "vscode",      "project", Home("work/proj-a/.vscode/mcp.json"), "${input:awsProfile}", "arg_profile"),
     plain("vscode-proj-plain",  "vscode",         "project", Home("work/proj-a/.vscode/mcp.json")),
     aws("gemini-user-aws",      "gemini-cli",     "user",    Home(".gemini/settings.json"), "with space", "env_aws_profile"),
@@ -639,6 +646,64 @@ fn check_server(th: &TestHome, st: &Status, e: &ExpServer) {
             e.name
         );
     }
+    let want: Vec<&str> = e.profile.into_iter().collect();
+    assert_eq!(
+        string_list(s, "profiles"),
+        want,
+        "server {}: profiles in {s}",
+        e.name
+    );
+    assert_eq!(
+        s.get("enabled").and_then(Value::as_bool),
+        Some(true),
+        "server {}: enabled in {s}",
+        e.name
+    );
+}
+
+/// The strings of an array field (panics when it is absent or not an array of strings).
+fn string_list<'a>(v: &'a Value, key: &str) -> Vec<&'a str> {
+    v.get(key)
+        .and_then(Value::as_array)
+        .unwrap_or_else(|| panic!("no {key:?} array in {v}"))
+        .iter()
+        .map(|x| {
+            x.as_str()
+                .unwrap_or_else(|| panic!("{key}: {x} is not a string"))
+        })
+        .collect()
+}
+
+/// The status lists exactly these servers, no more (issue 12, item 15).
+fn check_exact_servers<'a>(st: &Status, expected: impl IntoIterator<Item = &'a ExpServer>) {
+    let want: BTreeSet<(String, String, String)> = expected
+        .into_iter()
+        .map(|e| (e.name.to_owned(), e.client.to_owned(), e.scope.to_owned()))
+        .collect();
+    let got: Vec<(String, String, String)> = st
+        .servers()
+        .iter()
+        .map(|s| {
+            (
+                str_field(s, "name").unwrap_or("?").to_owned(),
+                str_field(s, "client").unwrap_or("?").to_owned(),
+                str_field(s, "scope").unwrap_or("?").to_owned(),
+            )
+        })
+        .collect();
+    let got_set: BTreeSet<_> = got.iter().cloned().collect();
+    assert_eq!(
+        got.len(),
+        got_set.len(),
+        "a server is listed twice:\n{}",
+        st.server_summary()
+    );
+    assert_eq!(
+        got_set,
+        want,
+        "server set differs; servers found:\n{}",
+        st.server_summary()
+    );
 }
 
 /// Expected `token` object of a profile.
@@ -810,6 +875,7 @@ fn clients_servers_found_with_scope_and_profile() {
     for e in CLIENT_SERVERS {
         check_server(&th, &st, e);
     }
+    check_exact_servers(&st, CLIENT_SERVERS);
     // Commented-out servers are not servers.
     assert!(
         !st.has_server_named("fake-server"),
@@ -840,6 +906,7 @@ fn cwd_and_its_ancestors_are_project_roots() {
     for e in PROJ_B_SERVERS.iter().chain(CLIENT_SERVERS) {
         check_server(&inside, &st, e);
     }
+    check_exact_servers(&st, PROJ_B_SERVERS.iter().chain(CLIENT_SERVERS));
 }
 
 /// settings.json "projectRoots" adds proj-c; without it proj-c is not searched.
@@ -978,6 +1045,7 @@ fn broken_files_do_not_hide_other_servers() {
     for e in BROKEN_OK_SERVERS {
         check_server(&th, &st, e);
     }
+    check_exact_servers(&st, BROKEN_OK_SERVERS);
     let good = st.profile("good");
     check_profile_fields(
         good,
@@ -1003,6 +1071,7 @@ fn profile_list_follows_botocore_rules() {
     for e in PROFILE_SERVERS {
         check_server(&th, &st, e);
     }
+    check_exact_servers(&st, PROFILE_SERVERS);
     assert_eq!(
         st.profile_names(),
         names(&[
@@ -1281,6 +1350,7 @@ fn no_planted_secret_in_any_output() {
         ),
         ("profiles", profiles_home()),
         ("broken", TestHome::new("broken")),
+        ("realworld", TestHome::new("realworld")),
     ];
     homes[2].1.write_soon_token(5 * 60);
     for (label, th) in &homes {
@@ -1339,4 +1409,481 @@ fn fixtures_hold_unique_planted_secrets() {
     for secret in &all {
         assert!(seen.insert(secret), "planted secret {secret} is not unique");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests: realworld scenario (issue 9)
+// ---------------------------------------------------------------------------------------------
+
+/// One server of the `realworld` scenario: every profile it may use (default first), and whether
+/// the client starts it.
+struct Rw {
+    name: &'static str,
+    client: &'static str,
+    scope: &'static str,
+    file: Loc,
+    profiles: &'static [&'static str],
+    source: Option<&'static str>,
+    unresolved: Option<&'static str>,
+    enabled: bool,
+}
+
+#[allow(clippy::too_many_arguments)]
+const fn rw(
+    name: &'static str,
+    client: &'static str,
+    scope: &'static str,
+    file: Loc,
+    profiles: &'static [&'static str],
+    source: &'static str,
+    enabled: bool,
+) -> Rw {
+    Rw {
+        name,
+        client,
+        scope,
+        file,
+        profiles,
+        source: Some(source),
+        unresolved: None,
+        enabled,
+    }
+}
+
+const ON: bool = true;
+const OFF: bool = false;
+const ROO: Loc =
+    Xdg("Code/User/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json");
+
+#[rustfmt::skip]
+const RW_SERVERS: &[Rw] = &[
+    // awslabs Cursor one-click link: the whole command line in `command`, no `args`.
+    rw("awslabs.aurora-dsql-mcp-server", "cursor", "user", Home(".cursor/mcp.json"), &["dev"], "arg_profile", ON),
+    // `"-e AWS_PROFILE=ops"` as one element (awslabs cloudwatch README): read, with a diagnostic.
+    rw("awslabs.cloudwatch-mcp-server", "cursor", "user", Home(".cursor/mcp.json"), &["ops"], "docker_env", ON),
+    rw("cursor-off",             "cursor",      "user",    Home(".cursor/mcp.json"), &["dev"], "env_aws_profile", OFF),
+    rw("shared-name",            "cursor",      "user",    Home(".cursor/mcp.json"), &["dev"], "env_aws_profile", ON),
+    // AWS_API_MCP_PROFILE_NAME beats AWS_PROFILE for aws-api-mcp-server.
+    rw("awslabs.aws-api-mcp-server", "amazon-q", "user",   Home(".aws/amazonq/mcp.json"), &["api"], "env_aws_api_mcp_profile_name", ON),
+    rw("shared-name",            "amazon-q",    "user",    Home(".aws/amazonq/mcp.json"), &["dev"], "arg_profile", ON),
+    // An Amazon Q CLI agent; AWS_MCP_PROXY_PROFILES lists two profiles and beats --profile.
+    rw("aws-mcp",                "amazon-q",    "user",    Home(".aws/amazonq/cli-agents/aws-ops.json"), &["proxy-a", "proxy-b"], "env_aws_mcp_proxy_profiles", ON),
+    rw("aws-mcp-mixed",          "amazon-q",    "user",    Home(".aws/amazonq/cli-agents/aws-ops.json"), &["static-keys", "proxy-b"], "env_aws_mcp_proxy_profiles", ON),
+    rw("q-proj-agent",           "amazon-q",    "project", Home("work/cc-proj/.amazonq/cli-agents/project.json"), &["api"], "env_aws_api_mcp_profile_name", ON),
+    // Gemini CLI expands `$AWS_PROFILE` at launch: not a profile name.
+    Rw { name: "cost-explorer", client: "gemini-cli", scope: "user", file: Home(".gemini/settings.json"), profiles: &[], source: Some("env_aws_profile"), unresolved: Some("$AWS_PROFILE"), enabled: ON },
+    // A Gemini CLI extension, launched through aws-vault.
+    rw("s3-tables",              "gemini-cli",  "user",    Home(".gemini/extensions/aws-tools/gemini-extension.json"), &["vaulted"], "aws_vault", ON),
+    // A Kiro agent, launched through `env AWS_PROFILE=…`.
+    rw("ecs",                    "kiro",        "user",    Home(".kiro/agents/infra.json"), &["wrapped"], "env_aws_profile", ON),
+    rw("roo-docs",               "roo-code",    "user",    ROO, &["legacy-old"], "env_aws_profile", ON),
+    rw("roo-off",                "roo-code",    "user",    ROO, &["ops"], "env_aws_profile", OFF),
+    rw("roo-proj",               "roo-code",    "project", Home("work/cc-proj/.roo/mcp.json"), &["ops"], "arg_profile", ON),
+    // Claude Code: local servers, one switched off with /mcp disable; .mcp.json servers approved,
+    // rejected in ~/.claude.json, rejected in the project's settings.local.json.
+    rw("cc-local-orphan",        "claude-code", "local",   CLAUDE_JSON, &["orphan"], "env_aws_profile", ON),
+    rw("cc-local-off",           "claude-code", "local",   CLAUDE_JSON, &["dev"], "env_aws_profile", OFF),
+    rw("cc-approved",            "claude-code", "project", Home("work/cc-proj/.mcp.json"), &["static-keys"], "env_aws_profile", ON),
+    rw("cc-rejected",            "claude-code", "project", Home("work/cc-proj/.mcp.json"), &["dev"], "env_aws_profile", OFF),
+    rw("cc-settings-rejected",   "claude-code", "project", Home("work/cc-proj/.mcp.json"), &["ops"], "env_aws_profile", OFF),
+    // VS Code envFile; the entry's own env wins over it.
+    rw("cdk",                    "vscode",      "project", Home("work/cc-proj/.vscode/mcp.json"), &["dev"], "env_aws_profile", ON),
+    rw("cdk-own-env",            "vscode",      "project", Home("work/cc-proj/.vscode/mcp.json"), &["wrapped"], "env_aws_profile", ON),
+];
+
+/// Found only with `CODEX_HOME` pointing at `~/codex-home` (`~/.codex` does not exist here); the
+/// project is listed only under `[projects."…"]` there.
+#[rustfmt::skip]
+const RW_CODEX: &[Rw] = &[
+    rw("codex-on",               "codex",       "user",    Home("codex-home/config.toml"), &["ops"], "env_aws_profile", ON),
+    rw("codex-off",              "codex",       "user",    Home("codex-home/config.toml"), &["dev"], "env_aws_profile", OFF),
+    rw("codex-proj-srv",         "codex",       "project", Home("work/codex-proj/.codex/config.toml"), &["creds-chained"], "env_aws_profile", ON),
+];
+
+fn realworld() -> TestHome {
+    TestHome::new("realworld")
+}
+
+impl TestHome {
+    fn status_env(&self, env: &[(&str, &str)]) -> Status {
+        let out = self.run(&["status", "--json"], env);
+        assert_eq!(
+            out.code,
+            Some(0),
+            "status --json failed\n{}",
+            out.describe()
+        );
+        let json: Value = serde_json::from_str(out.stdout.trim())
+            .unwrap_or_else(|e| panic!("no JSON ({e})\n{}", out.describe()));
+        Status { json, out }
+    }
+
+    fn codex_home(&self) -> String {
+        self.home_path("codex-home").display().to_string()
+    }
+}
+
+fn check_rw(th: &TestHome, st: &Status, e: &Rw) {
+    let s = st.server(e.name, e.client, e.scope);
+    let config = str_field(s, "configPath").unwrap_or("?");
+    assert!(
+        th.same_path(config, &th.loc_path(e.file)),
+        "server {}: configPath {config:?}, expected {:?}",
+        e.name,
+        th.loc_path(e.file)
+    );
+    assert_eq!(
+        string_list(s, "profiles"),
+        e.profiles,
+        "server {}: profiles in {s}",
+        e.name
+    );
+    assert_eq!(
+        str_field(s, "profile"),
+        e.profiles.first().copied(),
+        "server {}: profile in {s}",
+        e.name
+    );
+    assert_eq!(
+        str_field(s, "profileSource"),
+        e.source,
+        "server {}: profileSource in {s}",
+        e.name
+    );
+    assert_eq!(
+        str_field(s, "profileUnresolved"),
+        e.unresolved,
+        "server {}: profileUnresolved in {s}",
+        e.name
+    );
+    assert_eq!(
+        s.get("enabled").and_then(Value::as_bool),
+        Some(e.enabled),
+        "server {}: enabled in {s}",
+        e.name
+    );
+}
+
+fn rw_exact(st: &Status, expected: &[&Rw]) {
+    let want: BTreeSet<(String, String, String)> = expected
+        .iter()
+        .map(|e| (e.name.to_owned(), e.client.to_owned(), e.scope.to_owned()))
+        .collect();
+    let got: Vec<(String, String, String)> = st
+        .servers()
+        .iter()
+        .map(|s| {
+            let f = |k| str_field(s, k).unwrap_or("?").to_owned();
+            (f("name"), f("client"), f("scope"))
+        })
+        .collect();
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "server count; found:\n{}",
+        st.server_summary()
+    );
+    assert_eq!(
+        got.into_iter().collect::<BTreeSet<_>>(),
+        want,
+        "servers found:\n{}",
+        st.server_summary()
+    );
+}
+
+/// Every form of issue 9 at once: the exact server set, each server's profiles, source and
+/// enabled state.
+#[test]
+fn realworld_servers_profiles_and_switches() {
+    let th = realworld();
+    let codex_home = th.codex_home();
+    let st = th.status_env(&[("CODEX_HOME", &codex_home)]);
+    for e in RW_SERVERS.iter().chain(RW_CODEX) {
+        check_rw(&th, &st, e);
+    }
+    rw_exact(&st, &RW_SERVERS.iter().chain(RW_CODEX).collect::<Vec<_>>());
+}
+
+/// Without `CODEX_HOME`, `~/.codex` is read (it does not exist here): no Codex server, and the
+/// project Codex alone lists is not searched.
+#[test]
+fn realworld_codex_home_replaces_dot_codex() {
+    let th = realworld();
+    let st = th.status();
+    rw_exact(&st, &RW_SERVERS.iter().collect::<Vec<_>>());
+}
+
+/// Exactly two diagnostics: docker's one-element `-e`, and the missing `[sso-session gone]`.
+#[test]
+fn realworld_diagnostics() {
+    let th = realworld();
+    let st = th.status();
+    let d = st.diagnostics();
+    assert_eq!(d.len(), 2, "diagnostics: {}", st.json["diagnostics"]);
+    let docker = d
+        .iter()
+        .find(|x| {
+            str_field(x, "path").is_some_and(|p| th.same_path(p, &th.home_path(".cursor/mcp.json")))
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no diagnostic for .cursor/mcp.json: {}",
+                st.json["diagnostics"]
+            )
+        });
+    let msg = str_field(docker, "message").unwrap_or("");
+    assert!(
+        msg.contains("awslabs.cloudwatch-mcp-server") && msg.contains(r#""-e", "AWS_PROFILE=ops""#),
+        "{msg}"
+    );
+    let orphan = d
+        .iter()
+        .find(|x| str_field(x, "path").is_some_and(|p| th.same_path(p, &th.aws_config)))
+        .unwrap_or_else(|| {
+            panic!(
+                "no diagnostic for the AWS config: {}",
+                st.json["diagnostics"]
+            )
+        });
+    assert_eq!(
+        orphan.get("line").and_then(Value::as_u64),
+        Some(55),
+        "{orphan}"
+    );
+    let msg = str_field(orphan, "message").unwrap_or("");
+    assert!(
+        msg.contains(r#""orphan""#) && msg.contains(r#""gone""#),
+        "{msg}"
+    );
+}
+
+/// `~/.aws/credentials` is merged like the CLI does: a static-key profile is `not_sso`, a role
+/// there whose source is an SSO profile is `chained` to that session.
+#[test]
+fn realworld_credentials_file() {
+    let th = realworld();
+    let codex_home = th.codex_home();
+    let st = th.status_env(&[("CODEX_HOME", &codex_home)]);
+    check_profile_fields(
+        st.profile("static-keys"),
+        &[("kind", Some("not_sso")), ("ssoSession", None)],
+    );
+    assert!(is_null(st.profile("static-keys"), "token"));
+    check_profile_fields(
+        st.profile("creds-chained"),
+        &[
+            ("kind", Some("chained")),
+            ("sourceProfile", Some("dev")),
+            ("ssoSession", Some("corp")),
+            ("accountId", Some("123412341234")),
+            ("roleName", Some("Deployer")),
+        ],
+    );
+    // AWS_SHARED_CREDENTIALS_FILE moves it.
+    let moved = th.home_path("elsewhere-credentials");
+    fs::rename(th.home_path(".aws/credentials"), &moved).unwrap();
+    let st = th.status();
+    check_profile_fields(
+        st.profile("static-keys"),
+        &[("kind", Some("not_in_config"))],
+    );
+    let moved = moved.display().to_string();
+    let st = th.status_env(&[("AWS_SHARED_CREDENTIALS_FILE", &moved)]);
+    check_profile_fields(st.profile("static-keys"), &[("kind", Some("not_sso"))]);
+}
+
+/// The human table: every profile of a multi-profile server, the start URL for a legacy profile
+/// (where sso-session profiles show the session name), and disabled servers marked.
+#[test]
+fn realworld_human_status() {
+    let th = realworld();
+    let out = th.run(&["status"], &[]);
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    let row = |name: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no row for {name}\n{}", out.describe()))
+            .to_owned()
+    };
+    assert!(
+        row("aws-mcp").contains("proxy-a, proxy-b"),
+        "{}",
+        row("aws-mcp")
+    );
+    assert!(
+        row("roo-docs").contains("https://old.awsapps.com/start"),
+        "{}",
+        row("roo-docs")
+    );
+    assert!(row("ecs").contains("corp"), "{}", row("ecs"));
+    assert!(
+        row("cursor-off").contains("(disabled)"),
+        "{}",
+        row("cursor-off")
+    );
+    assert!(!row("ecs").contains("(disabled)"), "{}", row("ecs"));
+}
+
+/// A 20 MiB `~/.claude.json` (history padding, as Claude Code grows it) is read in full: its
+/// servers are found and the 16 MiB cap of other files does not apply to it.
+#[test]
+fn realworld_large_claude_json_is_read() {
+    let th = realworld();
+    let path = th.home_path(".claude.json");
+    let text = fs::read_to_string(&path).unwrap();
+    let entry = r#"{"display": "a long pasted prompt with \"quotes\" and \\ backslashes \u00e9", "pastedContents": {}}"#;
+    let n = 20 * 1024 * 1024 / entry.len() + 1;
+    let history = vec![entry; n].join(",");
+    let big = text.replacen(
+        "\"numStartups\"",
+        &format!("\"history\": [{history}], \"numStartups\""),
+        1,
+    );
+    assert!(big.len() > 20 * 1024 * 1024);
+    fs::write(&path, big).unwrap();
+    let st = th.status();
+    for e in RW_SERVERS.iter().filter(|e| e.client == "claude-code") {
+        check_rw(&th, &st, e);
+    }
+    assert_eq!(st.diagnostics().len(), 2, "{}", st.json["diagnostics"]);
+    // The other files keep their cap.
+    let cursor = th.home_path(".cursor/mcp.json");
+    fs::File::create(&cursor)
+        .unwrap()
+        .set_len(17 * 1024 * 1024)
+        .unwrap();
+    let st = th.status();
+    assert!(
+        st.diagnostics()
+            .iter()
+            .any(|d| str_field(d, "message").is_some_and(|m| m.contains("larger than 16 MiB"))),
+        "{}",
+        st.json["diagnostics"]
+    );
+}
+
+/// Issue 9, item 19: the upward walk from the working folder stops at a world-writable folder
+/// (a `.mcp.json` planted in a shared folder above is not read), and a project file owned by
+/// another user is skipped with a diagnostic.
+#[cfg(unix)]
+#[test]
+fn realworld_walk_stops_at_shared_folders() {
+    use std::os::unix::fs::PermissionsExt;
+    let th = realworld();
+    let root = th.home.parent().unwrap().to_path_buf();
+    let shared = root.join("shared");
+    let proj = shared.join("proj");
+    fs::create_dir_all(proj.join(".cursor")).unwrap();
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
+    let planted = r#"{"mcpServers": {"planted": {"env": {"AWS_PROFILE": "ops"}}}}"#;
+    fs::write(shared.join(".mcp.json"), planted).unwrap();
+    fs::write(
+        proj.join(".cursor/mcp.json"),
+        r#"{"mcpServers": {"own": {"env": {"AWS_PROFILE": "dev"}}}}"#,
+    )
+    .unwrap();
+    let mut th = th;
+    th.cwd = proj.clone();
+    let st = th.status();
+    assert!(
+        !st.has_server_named("planted"),
+        "a .mcp.json in a world-writable folder was read:\n{}",
+        st.server_summary()
+    );
+    assert!(
+        st.has_server_named("own"),
+        "the project's own file was not read:\n{}",
+        st.server_summary()
+    );
+
+    // A file owned by someone else (only root can create one for the test).
+    if unsafe { libc::geteuid() } == 0 {
+        let c =
+            std::ffi::CString::new(proj.join(".cursor/mcp.json").as_os_str().as_encoded_bytes())
+                .unwrap();
+        assert_eq!(unsafe { libc::chown(c.as_ptr(), 65534, 65534) }, 0);
+        let st = th.status();
+        assert!(!st.has_server_named("own"), "a foreign-owned file was read");
+        assert!(
+            st.diagnostics()
+                .iter()
+                .any(|d| str_field(d, "message")
+                    .is_some_and(|m| m.contains("owned by another user"))),
+            "{}",
+            st.json["diagnostics"]
+        );
+    }
+}
+
+/// Issue 9, item 15: a profile whose sso_session names a missing section is refused before the
+/// CLI runs, by profile and by server; item 18: a refresh by server says which entry it used.
+#[test]
+fn realworld_refresh_refusals_and_config_path() {
+    let th = realworld();
+    let refresh = |args: &[&str]| {
+        let mut all = vec!["refresh", "--json", "--silent-only"];
+        all.extend_from_slice(args);
+        let out = th.run(&all, &[]);
+        assert_eq!(out.code, Some(1), "{}", out.describe());
+        let v: Value = serde_json::from_str(out.stdout.trim())
+            .unwrap_or_else(|e| panic!("{e}\n{}", out.describe()));
+        v
+    };
+    for args in [
+        &["--profile", "orphan"][..],
+        &["--server", "cc-local-orphan"][..],
+    ] {
+        let v = refresh(args);
+        let msg = str_field(&v, "message").unwrap_or("");
+        assert!(
+            msg.contains("no [sso-session gone] section"),
+            "{args:?}: {v}"
+        );
+    }
+    let v = refresh(&["--server", "cc-local-orphan"]);
+    assert!(
+        th.same_path(
+            str_field(&v, "configPath").unwrap_or("?"),
+            &th.home_path(".claude.json")
+        ),
+        "{v}"
+    );
+
+    // The same name in two clients agreeing on the profile: the first entry (client table order).
+    let v = refresh(&["--server", "shared-name"]);
+    assert!(
+        th.same_path(
+            str_field(&v, "configPath").unwrap_or("?"),
+            &th.home_path(".aws/amazonq/mcp.json")
+        ),
+        "{v}"
+    );
+    assert_eq!(str_field(&v, "profile"), Some("dev"), "{v}");
+
+    // Item 2: two profiles on two sessions, each tried.
+    let v = refresh(&["--server", "aws-mcp"]);
+    assert_eq!(string_list(&v, "profiles"), ["proxy-a", "proxy-b"], "{v}");
+    let msg = str_field(&v, "message").unwrap_or("");
+    assert!(
+        msg.contains("2 distinct SSO sessions")
+            && msg.contains("[proxy-a]")
+            && msg.contains("[proxy-b]"),
+        "{v}"
+    );
+    assert_eq!(str_field(&v, "profileSource"), Some("mcp_config"), "{v}");
+
+    // A static-key profile among them needs no sign-in: only the SSO one is tried, and the reply says so.
+    let v = refresh(&["--server", "aws-mcp-mixed"]);
+    assert_eq!(str_field(&v, "profile"), Some("proxy-b"), "{v}");
+    assert!(is_null(&v, "profiles"), "{v}");
+    let msg = str_field(&v, "message").unwrap_or("");
+    assert!(
+        msg.contains("not renewed, as they do not use SSO: static-keys"),
+        "{v}"
+    );
+
+    // A disabled server can still be refreshed by name.
+    let v = refresh(&["--server", "cursor-off"]);
+    assert_eq!(str_field(&v, "profile"), Some("dev"), "{v}");
 }

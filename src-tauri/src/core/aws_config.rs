@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::core::error::{Error, Result};
+use crate::core::paths::Paths;
 use crate::core::read::{self, Diagnostic};
 
 /// A chain of `source_profile` links longer than this is treated as a loop.
@@ -18,6 +19,30 @@ const MAX_CHAIN: usize = 16;
 pub struct AwsConfig {
     profiles: BTreeMap<String, BTreeMap<String, String>>,
     sessions: BTreeMap<String, BTreeMap<String, String>>,
+    /// The line of each profile's `sso_session` setting, for diagnostics.
+    session_lines: BTreeMap<String, usize>,
+}
+
+/// Settings of `~/.aws/credentials` whose values are kept. Of every other key (access keys, session
+/// tokens, `credential_process` commands) only the fact that it is set is kept: its value is
+/// dropped as soon as the line is read.
+const CREDENTIALS_KEPT: &[&str] = &[
+    "role_arn",
+    "source_profile",
+    "credential_source",
+    "sso_session",
+    "sso_start_url",
+    "sso_region",
+    "sso_account_id",
+    "sso_role_name",
+    "region",
+];
+
+/// Which file is parsed: section names differ (`[profile x]` vs `[x]`), and so does what is kept.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FileKind {
+    Config,
+    Credentials,
 }
 
 /// How a profile gets its credentials, as far as SSO is concerned.
@@ -84,9 +109,57 @@ impl AwsConfig {
         }
     }
 
+    /// Reads the config file and merges the shared credentials file into it the way the CLI does
+    /// (`~/.aws/credentials` settings win for a profile in both), then reports profiles whose
+    /// `sso_session` names no `[sso-session]` section.
+    pub fn load_all(paths: &Paths, diagnostics: &mut Vec<Diagnostic>) -> AwsConfig {
+        let mut config = AwsConfig::load(&paths.aws_config, diagnostics);
+        match read::text(&paths.aws_credentials) {
+            Ok(Some(text)) => {
+                let creds = AwsConfig::parse_kind(
+                    &paths.aws_credentials,
+                    &text,
+                    FileKind::Credentials,
+                    diagnostics,
+                );
+                drop(text);
+                for (name, values) in creds.profiles {
+                    config.profiles.entry(name).or_default().extend(values);
+                }
+            }
+            Ok(None) => {}
+            Err(d) => diagnostics.push(d),
+        }
+        for (name, section) in &config.profiles {
+            if let Some(session) = section.get("sso_session") {
+                if !config.sessions.contains_key(session) {
+                    diagnostics.push(Diagnostic::new(
+                        &paths.aws_config,
+                        config.session_lines.get(name).copied(),
+                        format!(
+                            "profile {name:?} uses sso_session {session:?}, but there is no [sso-session {session}] section; \
+                             add it (sso_start_url, sso_region) or sign-in for this profile cannot work"
+                        ),
+                    ));
+                }
+            }
+        }
+        config
+    }
+
     /// Parses config text. `path` only labels diagnostics.
     pub fn parse(path: &Path, text: &str, diagnostics: &mut Vec<Diagnostic>) -> AwsConfig {
+        AwsConfig::parse_kind(path, text, FileKind::Config, diagnostics)
+    }
+
+    fn parse_kind(
+        path: &Path,
+        text: &str,
+        kind: FileKind,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> AwsConfig {
         let mut config = AwsConfig::default();
+        let mut current_profile: Option<String> = None;
         // Where key/value lines currently go; `None` before the first section or in one we ignore.
         let mut current: Option<&mut BTreeMap<String, String>> = None;
         let mut in_section = false;
@@ -120,8 +193,20 @@ impl AwsConfig {
                 let name = header.get(..end).unwrap_or_default().trim();
                 in_section = true;
                 last_key_indent = None;
-                current = match section_target(name) {
-                    Some(Section::Profile(p)) => Some(config.profiles.entry(p).or_default()),
+                // The credentials file names profiles as they are: `[dev]`, never `[profile dev]`.
+                let target = match kind {
+                    FileKind::Config => section_target(name),
+                    FileKind::Credentials if !name.is_empty() => {
+                        Some(Section::Profile(name.to_owned()))
+                    }
+                    FileKind::Credentials => None,
+                };
+                current_profile = None;
+                current = match target {
+                    Some(Section::Profile(p)) => {
+                        current_profile = Some(p.clone());
+                        Some(config.profiles.entry(p).or_default())
+                    }
                     Some(Section::Session(s)) => Some(config.sessions.entry(s).or_default()),
                     None => None,
                 };
@@ -148,12 +233,22 @@ impl AwsConfig {
                 .unwrap_or_default()
                 .trim()
                 .to_ascii_lowercase();
-            let value = trimmed
-                .get(split + 1..)
-                .unwrap_or_default()
-                .trim()
-                .to_owned();
+            let value =
+                if kind == FileKind::Credentials && !CREDENTIALS_KEPT.contains(&key.as_str()) {
+                    String::new()
+                } else {
+                    trimmed
+                        .get(split + 1..)
+                        .unwrap_or_default()
+                        .trim()
+                        .to_owned()
+                };
             last_key_indent = Some(indent);
+            if key == "sso_session" {
+                if let Some(p) = &current_profile {
+                    config.session_lines.insert(p.clone(), line_no);
+                }
+            }
             if let Some(section) = current.as_deref_mut() {
                 section.insert(key, value);
             }
@@ -416,6 +511,35 @@ source_profile = loop1
         assert_eq!(c.profile("ok").kind, ProfileKind::SsoSession);
         let lines: Vec<_> = d.iter().map(|x| x.line).collect();
         assert_eq!(lines, vec![Some(3), Some(4)]);
+    }
+
+    #[test]
+    fn credentials_merge_without_keeping_key_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::under(dir.path());
+        std::fs::create_dir_all(dir.path().join(".aws")).unwrap();
+        std::fs::write(
+            &paths.aws_config,
+            "[sso-session s]\nsso_start_url = https://x\nsso_region = eu-west-1\n\
+             [profile sso]\nsso_session = s\n[profile orphan]\nsso_session = gone\n",
+        )
+        .unwrap();
+        std::fs::write(
+            &paths.aws_credentials,
+            "[static]\naws_access_key_id = PLANTED-SECRET-akid\naws_secret_access_key = PLANTED-SECRET-sk\n\
+             [deploy]\nrole_arn = arn:aws:iam::123456789012:role/Deploy\nsource_profile = sso\n",
+        )
+        .unwrap();
+        let mut d = Vec::new();
+        let c = AwsConfig::load_all(&paths, &mut d);
+        assert_eq!(c.profile("static").kind, ProfileKind::NotSso);
+        let deploy = c.profile("deploy");
+        assert_eq!(deploy.kind, ProfileKind::Chained);
+        assert_eq!(deploy.sso_session.as_deref(), Some("s"));
+        assert!(!format!("{c:?}").contains("PLANTED-SECRET"), "{c:?}");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].line, Some(7));
+        assert!(d[0].message.contains("\"orphan\"") && d[0].message.contains("\"gone\""));
     }
 
     #[test]

@@ -59,6 +59,16 @@ pub enum Error {
         /// The candidate profiles.
         profiles: Vec<String>,
     },
+    /// The profile's `sso_session` names a section the config does not have; a login cannot work.
+    #[error("profile {profile:?} uses sso_session {session:?}, but {} has no [sso-session {session}] section; add it (sso_start_url, sso_region) and try again", config.display())]
+    MissingSsoSession {
+        /// The profile (for a chained profile, the SSO profile it leads to).
+        profile: String,
+        /// The missing session's name.
+        session: String,
+        /// The AWS config file that was read.
+        config: PathBuf,
+    },
     /// No AWS CLI v2 in the trusted install folders.
     #[error("AWS CLI v2 not found in the trusted install folders ({searched}); install it from https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html")]
     CliNotFound {

@@ -32,9 +32,15 @@ pub struct Server {
     pub scope: Scope,
     #[serde(serialize_with = "display_path")]
     pub config_path: PathBuf,
-    /// The profile name, when the entry names one literally.
+    /// The profile its AWS calls use by default, when the entry names one literally.
     pub profile: Option<String>,
+    /// Every profile it may use, the default first (several for a list such as
+    /// `AWS_MCP_PROXY_PROFILES`); placeholders left out.
+    pub profiles: Vec<String>,
     pub profile_source: Option<ProfileSource>,
+    /// False when the client will not start it; such a server is shown dimmed and does not count
+    /// towards the icon's state or notifications.
+    pub enabled: bool,
     /// A client-side placeholder (`${env:AWS_PROFILE}`) that stands where a profile name would be.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile_unresolved: Option<String>,
@@ -109,11 +115,15 @@ impl Inventory {
     pub fn build(paths: &Paths, settings: &Settings, now: OffsetDateTime) -> Inventory {
         let found = clients::discover(paths, settings);
         let mut diagnostics = found.diagnostics;
-        let config = AwsConfig::load(&paths.aws_config, &mut diagnostics);
+        let config = AwsConfig::load_all(paths, &mut diagnostics);
         let servers: Vec<Server> = found.servers.into_iter().map(Server::from).collect();
 
         let mut names: BTreeSet<&str> = config.profile_names().collect();
-        names.extend(servers.iter().filter_map(|s| s.profile.as_deref()));
+        names.extend(
+            servers
+                .iter()
+                .flat_map(|s| s.profiles.iter().map(String::as_str)),
+        );
         let cache_dir = paths.sso_cache_dir();
         // Profiles sharing a session share one token file: read it once.
         let mut tokens: HashMap<String, TokenStatus> = HashMap::new();
@@ -157,15 +167,12 @@ impl Inventory {
         let servers: Vec<Server> = self
             .servers
             .iter()
-            .filter(|s| {
-                server.is_some_and(|n| s.name == n)
-                    || (profile.is_some() && s.profile.as_deref() == profile)
-            })
+            .filter(|s| server.is_some_and(|n| s.name == n) || profile.is_some_and(|p| s.uses(p)))
             .cloned()
             .collect();
         let mut wanted: BTreeSet<&str> = servers
             .iter()
-            .filter_map(|s| s.profile.as_deref())
+            .flat_map(|s| s.profiles.iter().map(String::as_str))
             .collect();
         wanted.extend(profile);
         Inventory {
@@ -240,7 +247,7 @@ impl Inventory {
                 .servers
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| s.profile.as_deref() == Some(p.name.as_str()))
+                .filter(|(_, s)| s.uses(&p.name))
                 .map(|(i, _)| i);
             match sessions.iter_mut().find(|s| s.key == key) {
                 Some(s) => {
@@ -267,15 +274,28 @@ impl Inventory {
         sessions.sort_by(|a, b| a.label().cmp(b.label()));
         for s in &mut sessions {
             s.servers.sort_unstable();
+            s.servers.dedup();
         }
         sessions
     }
 
-    /// The worst token state over all sessions, if there is any session.
+    /// True when a session matters for the icon and notifications: some enabled server uses it,
+    /// or no server does (a session of the config alone still counts). A session used only by
+    /// disabled servers does not.
+    pub fn session_counts(&self, session: &Session) -> bool {
+        session.servers.is_empty()
+            || session
+                .servers
+                .iter()
+                .any(|&i| self.servers.get(i).is_some_and(|s| s.enabled))
+    }
+
+    /// The worst token state over the sessions that count, if there is any.
     pub fn worst_state(&self) -> Option<TokenState> {
-        self.profiles
+        self.sessions()
             .iter()
-            .filter_map(|p| p.token.map(|t| t.state))
+            .filter(|s| self.session_counts(s))
+            .map(|s| s.token.state)
             .max()
     }
 
@@ -328,6 +348,13 @@ impl Inventory {
     }
 }
 
+impl Server {
+    /// True when `profile` is one the server may use.
+    pub fn uses(&self, profile: &str) -> bool {
+        self.profiles.iter().any(|p| p == profile)
+    }
+}
+
 /// A std duration as a time duration, saturating (a huge setting must not overflow).
 fn sub_duration(d: std::time::Duration) -> time::Duration {
     time::Duration::try_from(d).unwrap_or(time::Duration::MAX)
@@ -346,8 +373,15 @@ impl From<McpServer> for Server {
             scope: s.scope,
             config_path: s.config_path,
             profile,
+            profiles: s
+                .profiles
+                .iter()
+                .filter(|p| !p.is_placeholder())
+                .map(|p| p.value.clone())
+                .collect(),
             profile_source: s.profile.map(|p| p.source),
             profile_unresolved,
+            enabled: s.enabled,
             project: s.project,
         }
     }
@@ -427,6 +461,46 @@ mod tests {
             inv.next_change(now, std::time::Duration::from_secs(900)),
             Some(datetime!(2026-11-22 11:45:00 UTC))
         );
+    }
+
+    #[test]
+    fn sessions_used_only_by_disabled_servers_do_not_count() {
+        let home = tempfile::tempdir().unwrap();
+        let h = home.path();
+        fs::create_dir_all(h.join(".aws/sso/cache")).unwrap();
+        fs::create_dir_all(h.join(".cursor")).unwrap();
+        fs::write(
+            h.join(".aws/config"),
+            "[sso-session lab]\nsso_start_url = https://l\nsso_region = eu-west-1\n\
+             [sso-session corp]\nsso_start_url = https://c\nsso_region = eu-west-1\n\
+             [profile a]\nsso_session = lab\n[profile b]\nsso_session = corp\n",
+        )
+        .unwrap();
+        fs::write(
+            crate::core::sso_cache::token_path(&h.join(".aws/sso/cache"), "corp"),
+            r#"{"accessToken": "x", "expiresAt": "2026-11-22T18:00:00Z"}"#,
+        )
+        .unwrap();
+        let write = |disabled: bool| {
+            fs::write(
+                h.join(".cursor/mcp.json"),
+                format!(
+                    r#"{{"mcpServers": {{"off": {{"env": {{"AWS_PROFILE": "a"}}, "disabled": {disabled}}},
+                        "multi": {{"env": {{"AWS_MCP_PROXY_PROFILES": "b"}}}}}}}}"#
+                ),
+            )
+            .unwrap()
+        };
+        let now = datetime!(2026-11-22 11:00:00 UTC);
+        write(true);
+        let inv = Inventory::build(&Paths::under(h), &Settings::default(), now);
+        let lab = inv.sessions().into_iter().find(|s| s.key == "lab").unwrap();
+        assert_eq!(lab.token.state, TokenState::Missing);
+        assert!(!inv.session_counts(&lab));
+        assert_eq!(inv.worst_state(), Some(TokenState::Valid));
+        write(false);
+        let inv = Inventory::build(&Paths::under(h), &Settings::default(), now);
+        assert_eq!(inv.worst_state(), Some(TokenState::Missing));
     }
 
     #[test]

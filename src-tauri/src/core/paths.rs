@@ -13,6 +13,11 @@ pub struct Paths {
     pub config_dir: PathBuf,
     /// `$AWS_CONFIG_FILE`, default `~/.aws/config`.
     pub aws_config: PathBuf,
+    /// `$AWS_SHARED_CREDENTIALS_FILE`, default `~/.aws/credentials`. Only its structure is read:
+    /// key values are never kept.
+    pub aws_credentials: PathBuf,
+    /// `$CODEX_HOME`, default `~/.codex`.
+    pub codex_home: PathBuf,
     /// Where this app keeps state such as lock files.
     pub state_dir: PathBuf,
     /// The process's working directory; MCP clients start servers in the project folder.
@@ -56,6 +61,14 @@ impl Paths {
             .filter(|v| !v.is_empty())
             .map(absolute)
             .unwrap_or_else(|| home.join(".aws").join("config"));
+        let aws_credentials = std::env::var_os("AWS_SHARED_CREDENTIALS_FILE")
+            .filter(|v| !v.is_empty())
+            .map(|v| expand_tilde(Path::new(&v), &home))
+            .unwrap_or_else(|| home.join(".aws").join("credentials"));
+        let codex_home = std::env::var_os("CODEX_HOME")
+            .filter(|v| !v.is_empty())
+            .map(|v| expand_tilde(Path::new(&v), &home))
+            .unwrap_or_else(|| home.join(".codex"));
         let mut login_env = crate::core::login::allowed_env(std::env::vars_os());
         for (k, v) in &mut login_env {
             if k == "AWS_CONFIG_FILE" || k == "AWS_SHARED_CREDENTIALS_FILE" {
@@ -73,6 +86,8 @@ impl Paths {
         Paths {
             config_dir,
             aws_config,
+            aws_credentials,
+            codex_home,
             state_dir,
             cwd,
             trusted_cli_dirs: crate::core::login::TRUSTED_CLI_DIRS
@@ -105,6 +120,8 @@ impl Paths {
             home: home.to_path_buf(),
             config_dir: home.join(".config"),
             aws_config: home.join(".aws").join("config"),
+            aws_credentials: home.join(".aws").join("credentials"),
+            codex_home: home.join(".codex"),
             state_dir: home.join(".local").join("state").join("aws-sso-tray"),
             cwd: None,
             trusted_cli_dirs: Vec::new(),

@@ -11,6 +11,10 @@ use serde::Serialize;
 /// arbitrarily large file would let one stray file stall every inventory rebuild.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// `~/.claude.json` alone may be larger: Claude Code keeps its history in it and users report
+/// 65–101 MB files (anthropics/claude-code#6394, #2593). It is parsed without building a tree.
+pub const MAX_CLAUDE_JSON_BYTES: u64 = 512 * 1024 * 1024;
+
 /// A file (or a line of it) that could not be used, and why. The rest of the inventory is still built.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
@@ -37,6 +41,11 @@ impl Diagnostic {
 /// normal case for most of the places we look; anything else that prevents reading (too large, not
 /// a regular file, a symlink loop, no permission) becomes a diagnostic.
 pub fn bytes(path: &Path) -> Result<Option<Vec<u8>>, Diagnostic> {
+    bytes_up_to(path, MAX_FILE_BYTES)
+}
+
+/// [`bytes`] with another size cap (only for files known to grow large, see [`MAX_CLAUDE_JSON_BYTES`]).
+pub fn bytes_up_to(path: &Path, max: u64) -> Result<Option<Vec<u8>>, Diagnostic> {
     // Non-blocking, so a FIFO planted where a config file belongs cannot stall the open; the type
     // check below then turns it away.
     let mut options = fs::OpenOptions::new();
@@ -57,10 +66,10 @@ pub fn bytes(path: &Path) -> Result<Option<Vec<u8>>, Diagnostic> {
         }
         Err(e) => return Err(Diagnostic::new(path, None, format!("cannot open: {e}"))),
     };
-    let kind = file
+    let meta = file
         .metadata()
-        .map_err(|e| Diagnostic::new(path, None, format!("cannot read: {e}")))?
-        .file_type();
+        .map_err(|e| Diagnostic::new(path, None, format!("cannot read: {e}")))?;
+    let kind = meta.file_type();
     if kind.is_dir() {
         return Err(Diagnostic::new(
             path,
@@ -75,20 +84,24 @@ pub fn bytes(path: &Path) -> Result<Option<Vec<u8>>, Diagnostic> {
             "not a regular file (a device, FIFO or socket), skipped",
         ));
     }
-    let mut bytes = Vec::new();
-    // Read one byte past the cap so an oversized file is detected without reading all of it.
-    if let Err(e) = file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes) {
-        return Err(Diagnostic::new(path, None, format!("cannot read: {e}")));
-    }
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(Diagnostic::new(
+    let too_large = || {
+        Diagnostic::new(
             path,
             None,
-            format!(
-                "larger than {} MiB, skipped",
-                MAX_FILE_BYTES / (1024 * 1024)
-            ),
-        ));
+            format!("larger than {} MiB, skipped", max / (1024 * 1024)),
+        )
+    };
+    if meta.len() > max {
+        return Err(too_large());
+    }
+    // Sized up front: a large file is not copied through doubling buffers.
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0).saturating_add(1));
+    // Read one byte past the cap so a file that grew meanwhile is detected without reading all of it.
+    if let Err(e) = file.take(max + 1).read_to_end(&mut bytes) {
+        return Err(Diagnostic::new(path, None, format!("cannot read: {e}")));
+    }
+    if bytes.len() as u64 > max {
+        return Err(too_large());
     }
     Ok(Some(bytes))
 }
@@ -105,6 +118,47 @@ pub fn text(path: &Path) -> Result<Option<String>, Diagnostic> {
             let line = line_of(body, e.valid_up_to());
             Err(Diagnostic::new(path, Some(line), "not valid UTF-8"))
         }
+    }
+}
+
+/// Why a file in a project folder must not be trusted: owned by another user (root excepted,
+/// since nobody else can create root-owned files). `None` when it may be read or does not exist.
+pub fn foreign_owner(path: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = fs::metadata(path).ok()?;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me && meta.uid() != 0 {
+            return Some(format!(
+                "owned by another user (uid {}), skipped: a file someone else can write must not choose your AWS profile",
+                meta.uid()
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    None
+}
+
+/// True for a folder where the upward search for project files must stop: writable by everyone
+/// (such as `/tmp`) or owned by another user (root excepted).
+pub fn is_shared_dir(dir: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(meta) = fs::metadata(dir) else {
+            return true;
+        };
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        meta.mode() & 0o002 != 0 || (meta.uid() != me && meta.uid() != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        false
     }
 }
 

@@ -65,6 +65,14 @@ pub struct RefreshReply {
     /// `sessionEndsAt` is an estimate (recorded sign-in plus the configured session length).
     pub session_ends_at_estimated: bool,
     pub message: String,
+    /// For a refresh by server: the config file of the entry that was used (a name can exist in
+    /// several clients and files).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_path: Option<String>,
+    /// For a refresh by server that may use several profiles: the profile renewed for each
+    /// distinct session, the default first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
 }
 
 /// Refreshes the SSO session behind `profile`, or behind the profile of MCP server `server`.
@@ -77,24 +85,26 @@ pub async fn refresh(
 ) -> Result<RefreshReply> {
     let profile = profile.map(str::trim).filter(|p| !p.is_empty());
     let server = server.map(str::trim).filter(|s| !s.is_empty());
-    let (name, origin) = match (profile, server) {
-        (Some(p), _) => (p.to_owned(), ProfileOrigin::Parameter),
-        (None, Some(s)) => {
-            let s = s.to_owned();
-            match blocking(ctx, move |ctx| profile_of_server(&ctx, &s)).await {
-                Ok(p) => (p, ProfileOrigin::McpConfig),
-                Err(e) => return Ok(failure(None, None, &e)),
-            }
-        }
-        (None, None) => return Err(Error::NothingNamed),
-    };
-    let mut reply = match refresh_profile(ctx, &name, options).await {
+    match (profile, server) {
+        (Some(p), _) => Ok(refresh_one(ctx, p, ProfileOrigin::Parameter, options).await),
+        (None, Some(s)) => Ok(refresh_server(ctx, s, options).await),
+        (None, None) => Err(Error::NothingNamed),
+    }
+}
+
+async fn refresh_one(
+    ctx: &Arc<Context>,
+    name: &str,
+    origin: ProfileOrigin,
+    options: RefreshOptions,
+) -> RefreshReply {
+    let mut reply = match refresh_profile(ctx, name, options).await {
         Ok(r) => r,
         Err(e) => {
-            let mut reply = failure(Some(&name), Some(origin), &e);
-            let n = name.clone();
+            let mut reply = failure(Some(name), Some(origin), &e);
+            let n = name.to_owned();
             reply.sso_session = blocking(ctx, move |ctx| {
-                Ok(AwsConfig::load(&ctx.paths.aws_config, &mut Vec::new())
+                Ok(AwsConfig::load_all(&ctx.paths, &mut Vec::new())
                     .profile(&n)
                     .sso_session)
             })
@@ -104,7 +114,100 @@ pub async fn refresh(
         }
     };
     reply.profile_source = Some(origin);
-    Ok(reply)
+    reply
+}
+
+/// Refreshes every distinct session among the profiles the server may use, the default first.
+async fn refresh_server(ctx: &Arc<Context>, server: &str, options: RefreshOptions) -> RefreshReply {
+    let found = {
+        let s = server.to_owned();
+        match blocking(ctx, move |ctx| profile_of_server(&ctx, &s)).await {
+            Ok(f) => f,
+            Err(e) => return failure(None, None, &e),
+        }
+    };
+    let config_path = found.config_path.display().to_string();
+    // One refresh per session: profiles sharing a token share a sign-in.
+    let sorted = {
+        let profiles = found.profiles.clone();
+        blocking(ctx, move |ctx| {
+            let config = AwsConfig::load_all(&ctx.paths, &mut Vec::new());
+            let mut seen_keys: Vec<String> = Vec::new();
+            let mut targets: Vec<String> = Vec::new();
+            let mut not_sso: Vec<String> = Vec::new();
+            for p in profiles {
+                let info = config.profile(&p);
+                match info.cache_key() {
+                    Some(key) if seen_keys.iter().any(|k| k == key) => continue,
+                    Some(key) => seen_keys.push(key.to_owned()),
+                    // Static keys and the like need no sign-in: left out when an SSO profile is there.
+                    None => {
+                        not_sso.push(p);
+                        continue;
+                    }
+                }
+                targets.push(p);
+            }
+            Ok((targets, not_sso))
+        })
+        .await
+    };
+    let (mut targets, mut not_sso) = match sorted {
+        Ok(t) => t,
+        Err(e) => return failure(None, None, &e),
+    };
+    if targets.is_empty() {
+        // Nothing to sign in to: the first profile's refusal says why.
+        targets = not_sso.drain(..).take(1).collect();
+    }
+    let mut replies = Vec::new();
+    for p in &targets {
+        replies.push(refresh_one(ctx, p, ProfileOrigin::McpConfig, options.clone()).await);
+    }
+    let mut first = match replies.first() {
+        Some(r) if replies.len() == 1 => r.clone(),
+        Some(r) => {
+            let all_ok = replies.iter().all(|r| r.success);
+            let parts: Vec<String> = replies
+                .iter()
+                .map(|r| format!("[{}] {}", r.profile.as_deref().unwrap_or("?"), r.message))
+                .collect();
+            RefreshReply {
+                success: all_ok,
+                // The earliest expiry is the one that matters next.
+                expires_at: if all_ok {
+                    replies.iter().filter_map(|r| r.expires_at.clone()).min()
+                } else {
+                    None
+                },
+                message: format!(
+                    "MCP server {server:?} may use {} profiles with {} distinct SSO sessions; {}: {}",
+                    found.profiles.len(),
+                    replies.len(),
+                    if all_ok {
+                        "each was renewed"
+                    } else {
+                        "not every one could be renewed"
+                    },
+                    parts.join(" ")
+                ),
+                method: if all_ok { r.method } else { None },
+                ..r.clone()
+            }
+        }
+        None => failure(None, None, &Error::NothingNamed),
+    };
+    if targets.len() > 1 {
+        first.profiles = targets.clone();
+    }
+    if !not_sso.is_empty() {
+        first.message.push_str(&format!(
+            " (not renewed, as they do not use SSO: {})",
+            not_sso.join(", ")
+        ));
+    }
+    first.config_path = Some(config_path);
+    first
 }
 
 /// What [`ensure`] found or did.
@@ -131,7 +234,13 @@ pub async fn ensure(
         (Some(p), _) => p.to_owned(),
         (None, Some(s)) => {
             let s = s.to_owned();
-            blocking(ctx, move |ctx| profile_of_server(&ctx, &s)).await?
+            // The profile its AWS calls use by default.
+            let found = blocking(ctx, move |ctx| profile_of_server(&ctx, &s)).await?;
+            found
+                .profiles
+                .into_iter()
+                .next()
+                .ok_or(Error::NothingNamed)?
         }
         (None, None) => return Err(Error::NothingNamed),
     };
@@ -201,8 +310,23 @@ struct Plan {
 
 fn plan(ctx: &Context, name: &str) -> Result<Plan> {
     aws_config::validate_name(name)?;
-    let config = AwsConfig::load(&ctx.paths.aws_config, &mut Vec::new());
+    let config = AwsConfig::load_all(&ctx.paths, &mut Vec::new());
     let info = config.profile(name);
+    // `aws sso login` would only fail later, after starting: refuse before running it.
+    if let Some(session) = info
+        .sso_session
+        .as_deref()
+        .filter(|s| !config.has_session(s))
+    {
+        return Err(Error::MissingSsoSession {
+            profile: info
+                .source_profile
+                .clone()
+                .unwrap_or_else(|| name.to_owned()),
+            session: session.to_owned(),
+            config: ctx.paths.aws_config.clone(),
+        });
+    }
     let target = match info.kind {
         ProfileKind::NotInConfig => {
             return Err(Error::ProfileNotFound {
@@ -425,6 +549,8 @@ async fn refresh_profile(
         session_ends_at: session_ends_at.map(sso_cache::format_time),
         session_ends_at_estimated,
         message,
+        config_path: None,
+        profiles: Vec::new(),
     })
 }
 
@@ -466,10 +592,20 @@ async fn sign_out(ctx: &Arc<Context>, key: &str, region: Option<&str>) -> Result
     }
 }
 
-/// Finds the profile of the MCP server named `name`. When several entries share the name, the one
+/// The profiles of one MCP server entry and where that entry is configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerProfiles {
+    /// Every profile the server may use, the default first.
+    pub profiles: Vec<String>,
+    /// The config file of the entry used.
+    pub config_path: std::path::PathBuf,
+}
+
+/// Finds the profiles of the MCP server named `name`. When several entries share the name, the one
 /// closest to the caller's folder wins: a project or local entry for the folder (or an ancestor),
-/// else a user entry; entries that agree on the profile are not a conflict.
-pub fn profile_of_server(ctx: &Context, name: &str) -> Result<String> {
+/// else a user entry; among equally close ones an enabled entry wins; entries that agree on the
+/// profiles are not a conflict. A disabled server can still be refreshed by name.
+pub fn profile_of_server(ctx: &Context, name: &str) -> Result<ServerProfiles> {
     // Only the client configs matter here: no need to read the AWS config or the token cache.
     let servers: Vec<Server> = clients::discover(&ctx.paths, &ctx.settings)
         .servers
@@ -501,17 +637,29 @@ pub fn profile_of_server(ctx: &Context, name: &str) -> Result<String> {
         ranked = matches.iter().map(|s| (0, *s)).collect();
     }
     let best = ranked.iter().map(|(r, _)| *r).min().unwrap_or(usize::MAX);
-    let best: Vec<&Server> = ranked
+    let mut best: Vec<&Server> = ranked
         .iter()
         .filter(|(r, _)| *r == best)
         .map(|(_, s)| *s)
         .collect();
-    let mut profiles: Vec<&str> = best.iter().filter_map(|s| s.profile.as_deref()).collect();
-    profiles.sort_unstable();
-    profiles.dedup();
-    match profiles.as_slice() {
-        [one] => Ok((*one).to_owned()),
-        [] => {
+    if best.iter().any(|s| s.enabled) {
+        best.retain(|s| s.enabled);
+    }
+    let mut choices: Vec<(&Vec<String>, &Server)> = best
+        .iter()
+        .filter(|s| !s.profiles.is_empty())
+        .map(|s| (&s.profiles, *s))
+        .collect();
+    choices.dedup_by(|a, b| a.0 == b.0);
+    let mut distinct: Vec<&Vec<String>> = choices.iter().map(|(p, _)| *p).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    match (distinct.as_slice(), choices.first()) {
+        ([_], Some((profiles, server))) => Ok(ServerProfiles {
+            profiles: (*profiles).clone(),
+            config_path: server.config_path.clone(),
+        }),
+        ([], _) | (_, None) => {
             let first = best.first().copied().or(matches.first().copied());
             Err(Error::ServerWithoutProfile {
                 name: name.to_owned(),
@@ -521,9 +669,9 @@ pub fn profile_of_server(ctx: &Context, name: &str) -> Result<String> {
                 unresolved: best.iter().find_map(|s| s.profile_unresolved.clone()),
             })
         }
-        many => Err(Error::AmbiguousServer {
+        (many, _) => Err(Error::AmbiguousServer {
             name: name.to_owned(),
-            profiles: many.iter().map(|p| (*p).to_owned()).collect(),
+            profiles: many.iter().map(|p| p.join(" ")).collect(),
         }),
     }
 }
@@ -547,6 +695,8 @@ fn failure(profile: Option<&str>, origin: Option<ProfileOrigin>, e: &Error) -> R
         session_ends_at: None,
         session_ends_at_estimated: false,
         message: format!("{}.{advice}", capitalise(&e.to_string())),
+        config_path: None,
+        profiles: Vec::new(),
     }
 }
 

@@ -163,11 +163,21 @@ fn build_menu<R: Runtime>(
         }
         for &i in &s.servers {
             if let Some(server) = inv.servers.get(i) {
-                let text = format!(
+                let mut text = format!(
                     "Server {} ({})",
                     sanitize_label(&server.name),
                     client_name(server.client)
                 );
+                // A server that may use several profiles is listed under each of their
+                // sessions, naming them all.
+                if server.profiles.len() > 1 {
+                    let all: Vec<String> =
+                        server.profiles.iter().map(|p| sanitize_label(p)).collect();
+                    text.push_str(&format!(" — profiles {}", all.join(", ")));
+                }
+                if !server.enabled {
+                    text.push_str(" — disabled");
+                }
                 sub.append(&info(app, text)?)?;
             }
         }
@@ -246,7 +256,12 @@ pub fn update(app: &AppHandle, inv: &Inventory) -> tauri::Result<()> {
     let (_, bytes) = icon_for(inv.worst_state());
     tray.set_icon(Some(Image::from_bytes(bytes)?))?;
     let sessions = inv.sessions();
-    tray.set_tooltip(Some(summary(&sessions, OffsetDateTime::now_utc())))?;
+    let counted: Vec<Session> = sessions
+        .iter()
+        .filter(|s| inv.session_counts(s))
+        .cloned()
+        .collect();
+    tray.set_tooltip(Some(summary(&counted, OffsetDateTime::now_utc())))?;
     tray.set_menu(Some(build_menu(app, inv, &sessions)?))?;
     Ok(())
 }

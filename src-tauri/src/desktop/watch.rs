@@ -30,6 +30,7 @@ impl Interest {
         let mut files: BTreeSet<PathBuf> = clients::user_files(&ctx.paths).into_iter().collect();
         files.extend(inv.servers.iter().map(|s| s.config_path.clone()));
         files.insert(ctx.paths.aws_config.clone());
+        files.insert(ctx.paths.aws_credentials.clone());
         files.insert(ctx.paths.settings_file());
         Interest {
             files,
@@ -52,6 +53,12 @@ impl Interest {
         self.files.contains(path)
             || path.parent() == Some(self.cache_dir.as_path())
             || self.files.iter().any(|f| f.starts_with(path))
+            // Pattern entries (`cli-agents/*.json`, `extensions/*/gemini-extension.json`): a new
+            // agent or extension file, or its folder, appears as an event below them.
+            || self
+                .files
+                .iter()
+                .any(|f| f.to_string_lossy().contains('*') && clients::matches_pattern(f, path))
             || self.cache_dir.starts_with(path)
     }
 }
@@ -179,10 +186,15 @@ async fn rebuild(app: &AppHandle) -> Option<(Arc<Context>, Arc<Inventory>)> {
         tracing::warn!("cannot update the tray: {e}");
     }
     let _ = app.emit("inventory-changed", ());
-    let notes =
-        state
-            .notifier
-            .expiry_notes(&inv.sessions(), &ctx.settings, OffsetDateTime::now_utc());
+    // Sessions used only by disabled servers stay quiet (issue 9); they can still be refreshed by hand.
+    let counted: Vec<_> = inv
+        .sessions()
+        .into_iter()
+        .filter(|s| inv.session_counts(s))
+        .collect();
+    let notes = state
+        .notifier
+        .expiry_notes(&counted, &ctx.settings, OffsetDateTime::now_utc());
     super::show_notes(app, notes);
     Some((ctx, inv))
 }

@@ -191,6 +191,55 @@ def test_refresh_all_expired_logs_in_expired_and_never_logged_in(lab, mock, tray
     assert lab.read_token("bravo")["accessToken"] in lab.planted, "bravo (expiring) was not refreshed"
 
 
+def test_menu_shows_every_profile_and_disabled_servers_stay_out_of_the_icon(lab, tray_host, apps):
+    """Issue 9: a server that may use several profiles (mcp-proxy-for-aws's AWS_MCP_PROXY_PROFILES)
+    is listed under each of their sessions, naming them all; a disabled server is marked, and a
+    session used only by disabled servers does not turn the icon red."""
+    # delta's only server becomes a disabled Cursor entry; a multi-profile server joins alpha and charlie.
+    del lab.claude["mcpServers"]["builder"]
+    lab.claude["mcpServers"]["multi"] = {"command": "uvx", "args": ["mcp-proxy-for-aws@latest", "https://x/mcp"],
+                                         "env": {"AWS_MCP_PROXY_PROFILES": "alpha-dev charlie-ro"}}
+    lab.write_claude()
+    (lab.home / ".cursor" / "mcp.json").write_text(json.dumps({"mcpServers": {
+        "cursor-docs": {"command": "uvx", "args": ["aws-docs-mcp", "--profile=alpha-ops"]},
+        "builder-off": {"command": "uvx", "args": ["b"], "env": {"AWS_PROFILE": "delta-dev"}, "disabled": True}}}))
+    now = dt.datetime.now(dt.timezone.utc)
+    for key in ("bravo", "charlie"):
+        lab.plant_token(key, now + dt.timedelta(hours=6))
+    # delta: never logged in, used only by the disabled server.
+
+    apps.start()
+    multi = "Server multi (Claude Code) — profiles alpha-dev, charlie-ro"
+    off = "Server builder-off (Cursor) — disabled"
+
+    def ready(t):
+        menus = session_menus(t)
+        return all(k in menus for k in ("alpha", "charlie", "delta")) and \
+            off in menus["delta"].labels() and multi in menus["charlie"].labels()
+
+    tree = tray_host.wait_menu(ready, 30, "the menu with the multi-profile and the disabled server")
+    menus = session_menus(tree)
+    assert multi in menus["alpha"].labels(), menus["alpha"].dump()
+    assert multi in menus["charlie"].labels(), menus["charlie"].dump()
+    assert multi not in menus["bravo"].labels(), menus["bravo"].dump()
+    assert off in menus["delta"].labels(), menus["delta"].dump()
+    # The refresh of a session used only by disabled servers is still offered.
+    assert menus["delta"].shown()[0].label == "Refresh" and menus["delta"].shown()[0].enabled
+
+    ref = decode_png((ICONS / "tray-valid.png").read_bytes())
+    wait_until(lambda: colour_state(icon_colour(tray_host.icon_png()[1])) == "valid"
+               and decode_png(tray_host.icon_png()[1]) == ref, 10,
+               lambda: f"the valid icon: delta is used only by a disabled server; pixel "
+                       f"{icon_colour(tray_host.icon_png()[1])}")
+
+    # Enabling the server brings delta (never logged in) back into the icon's state.
+    (lab.home / ".cursor" / "mcp.json").write_text(json.dumps({"mcpServers": {
+        "cursor-docs": {"command": "uvx", "args": ["aws-docs-mcp", "--profile=alpha-ops"]},
+        "builder-off": {"command": "uvx", "args": ["b"], "env": {"AWS_PROFILE": "delta-dev"}, "disabled": False}}}))
+    wait_until(lambda: colour_state(icon_colour(tray_host.icon_png()[1])) == "expired", 10,
+               "the expired icon once the server using delta is enabled")
+
+
 def _sign_ins_for(home) -> list[int]:
     """Pids of `aws sso login` processes running for the lab whose HOME is `home`."""
     import os

@@ -359,11 +359,11 @@ def tray_bin() -> Path:
 
 # ---- contract checks shared by several test files ----------------------------------------------
 
-SERVER_KEYS = {"name", "client", "scope", "configPath", "profile", "profileSource"}
+SERVER_KEYS = {"name", "client", "scope", "configPath", "profile", "profiles", "profileSource", "enabled"}
 PROFILE_KEYS = {"name", "kind", "ssoSession", "startUrl", "region", "accountId", "roleName",
                 "sourceProfile", "token"}
 CLIENT_IDS = {"claude-code", "claude-desktop", "cursor", "vscode", "gemini-cli", "copilot-cli",
-              "amazon-q", "cline", "windsurf", "zed", "kiro", "codex"}
+              "amazon-q", "cline", "windsurf", "zed", "kiro", "codex", "roo-code"}
 KINDS = {"sso_session", "legacy_sso", "chained", "not_sso", "not_in_config"}
 STATES = {"valid", "expiring", "expired", "missing"}
 REPLY_KEYS = {"success", "profile", "profileSource", "ssoSession", "expiresAt", "message"}
@@ -378,6 +378,11 @@ def assert_status_shape(doc: dict) -> None:
         assert s["scope"] in {"user", "project", "local"}, s
         assert isinstance(s["configPath"], str) and os.path.isabs(s["configPath"]), s
         assert s["profile"] is None or isinstance(s["profile"], str), s
+        # `profiles`: every profile the server may use, the default (`profile`) first.
+        assert isinstance(s["profiles"], list) and all(isinstance(p, str) for p in s["profiles"]), s
+        if s["profile"] is not None:
+            assert s["profiles"][:1] == [s["profile"]], s
+        assert isinstance(s["enabled"], bool), s
         if "profileUnresolved" in s:
             assert isinstance(s["profileUnresolved"], str), s
     for p in doc["profiles"]:

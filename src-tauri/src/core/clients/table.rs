@@ -7,6 +7,8 @@ pub enum Base {
     Home,
     /// The platform config folder: `$XDG_CONFIG_HOME`, `~/Library/Application Support`, `%APPDATA%`.
     Config,
+    /// Codex's folder: `$CODEX_HOME`, default `~/.codex`.
+    CodexHome,
 }
 
 /// How servers are laid out in a client's file.
@@ -20,7 +22,9 @@ pub enum Format {
     CodexToml,
 }
 
-/// One MCP client: where its files are and how they are laid out.
+/// One MCP client: where its files are and how they are laid out. A path component may be a
+/// pattern with one `*` (`cli-agents/*.json`, `extensions/*/gemini-extension.json`): every
+/// matching entry of that folder is read, in name order.
 #[derive(Debug)]
 pub struct ClientSpec {
     /// Stable id used in output.
@@ -37,18 +41,28 @@ const MCP_SERVERS: Format = Format::Json("mcpServers");
 const SERVERS: Format = Format::Json("servers");
 const CONTEXT_SERVERS: Format = Format::Json("context_servers");
 
-/// Sorted by id; a test keeps it that way.
+/// Sorted by id; a test keeps it that way. Sources for the less obvious paths:
+/// - amazon-q: AWS docs "Amazon Q Developer CLI: custom agents" — `~/.aws/amazonq/cli-agents/*.json`
+///   (global) and `.amazonq/cli-agents/*.json` (local), each with an `mcpServers` object.
+/// - codex: openai/codex docs/config.md — `$CODEX_HOME` (default `~/.codex`), `[mcp_servers.NAME]`
+///   with `enabled = false`, `[projects."<path>"]`, and a project's `.codex/config.toml`.
+/// - gemini-cli: google-gemini/gemini-cli docs/extension.md — `~/.gemini/extensions/<name>/gemini-extension.json`
+///   with `mcpServers`.
+/// - kiro: kiro.dev docs (CLI custom agents) — `~/.kiro/agents/*.json` and `.kiro/agents/*.json`.
+/// - roo-code: RooCodeInc/Roo-Code docs "Using MCP in Roo" — global `mcp_settings.json` in the
+///   extension's globalStorage, project `.roo/mcp.json`.
 #[rustfmt::skip]
 pub const CLIENTS: &[ClientSpec] = &[
-    ClientSpec { id: "amazon-q", name: "Amazon Q", user: &[(Base::Home, ".aws/amazonq/mcp.json", MCP_SERVERS)], project: &[(".amazonq/mcp.json", MCP_SERVERS)] },
+    ClientSpec { id: "amazon-q", name: "Amazon Q", user: &[(Base::Home, ".aws/amazonq/mcp.json", MCP_SERVERS), (Base::Home, ".aws/amazonq/cli-agents/*.json", MCP_SERVERS)], project: &[(".amazonq/mcp.json", MCP_SERVERS), (".amazonq/cli-agents/*.json", MCP_SERVERS)] },
     ClientSpec { id: "claude-code", name: "Claude Code", user: &[(Base::Home, ".claude.json", Format::ClaudeJson)], project: &[(".mcp.json", MCP_SERVERS)] },
     ClientSpec { id: "claude-desktop", name: "Claude Desktop", user: &[(Base::Config, "Claude/claude_desktop_config.json", MCP_SERVERS)], project: &[] },
     ClientSpec { id: "cline", name: "Cline", user: &[(Base::Config, "Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json", MCP_SERVERS)], project: &[] },
-    ClientSpec { id: "codex", name: "Codex", user: &[(Base::Home, ".codex/config.toml", Format::CodexToml)], project: &[] },
+    ClientSpec { id: "codex", name: "Codex", user: &[(Base::CodexHome, "config.toml", Format::CodexToml)], project: &[(".codex/config.toml", Format::CodexToml)] },
     ClientSpec { id: "copilot-cli", name: "Copilot CLI", user: &[(Base::Home, ".copilot/mcp-config.json", MCP_SERVERS)], project: &[] },
     ClientSpec { id: "cursor", name: "Cursor", user: &[(Base::Home, ".cursor/mcp.json", MCP_SERVERS)], project: &[(".cursor/mcp.json", MCP_SERVERS)] },
-    ClientSpec { id: "gemini-cli", name: "Gemini CLI", user: &[(Base::Home, ".gemini/settings.json", MCP_SERVERS)], project: &[(".gemini/settings.json", MCP_SERVERS)] },
-    ClientSpec { id: "kiro", name: "Kiro", user: &[(Base::Home, ".kiro/settings/mcp.json", MCP_SERVERS)], project: &[(".kiro/settings/mcp.json", MCP_SERVERS)] },
+    ClientSpec { id: "gemini-cli", name: "Gemini CLI", user: &[(Base::Home, ".gemini/settings.json", MCP_SERVERS), (Base::Home, ".gemini/extensions/*/gemini-extension.json", MCP_SERVERS)], project: &[(".gemini/settings.json", MCP_SERVERS)] },
+    ClientSpec { id: "kiro", name: "Kiro", user: &[(Base::Home, ".kiro/settings/mcp.json", MCP_SERVERS), (Base::Home, ".kiro/agents/*.json", MCP_SERVERS)], project: &[(".kiro/settings/mcp.json", MCP_SERVERS), (".kiro/agents/*.json", MCP_SERVERS)] },
+    ClientSpec { id: "roo-code", name: "Roo Code", user: &[(Base::Config, "Code/User/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json", MCP_SERVERS)], project: &[(".roo/mcp.json", MCP_SERVERS)] },
     ClientSpec { id: "vscode", name: "VS Code", user: &[(Base::Config, "Code/User/mcp.json", SERVERS), (Base::Config, "Code - Insiders/User/mcp.json", SERVERS)], project: &[(".vscode/mcp.json", SERVERS)] },
     ClientSpec { id: "windsurf", name: "Windsurf", user: &[(Base::Home, ".codeium/windsurf/mcp_config.json", MCP_SERVERS)], project: &[] },
     // Zed keeps its settings in ~/.config/zed on macOS too; on Linux both entries are one file.
