@@ -230,17 +230,19 @@ pub async fn ensure(
 ) -> Result<Ensured> {
     let profile = profile.map(str::trim).filter(|p| !p.is_empty());
     let server = server.map(str::trim).filter(|s| !s.is_empty());
-    let name = match (profile, server) {
-        (Some(p), _) => p.to_owned(),
+    let (name, config_path) = match (profile, server) {
+        (Some(p), _) => (p.to_owned(), None),
         (None, Some(s)) => {
             let s = s.to_owned();
             // The profile its AWS calls use by default.
             let found = blocking(ctx, move |ctx| profile_of_server(&ctx, &s)).await?;
-            found
+            let config = found.config_path.display().to_string();
+            let first = found
                 .profiles
                 .into_iter()
                 .next()
-                .ok_or(Error::NothingNamed)?
+                .ok_or(Error::NothingNamed)?;
+            (first, Some(config))
         }
         (None, None) => return Err(Error::NothingNamed),
     };
@@ -282,6 +284,8 @@ pub async fn ensure(
             session_ends_at: session_ends_at.map(sso_cache::format_time),
             session_ends_at_estimated: estimated,
             message: "The session is valid; nothing was done.".into(),
+            config_path,
+            profiles: Vec::new(),
         }));
     }
     refresh_profile(ctx, &name, options)
