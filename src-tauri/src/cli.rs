@@ -153,12 +153,12 @@ pub async fn refresh(mut ctx: Context, args: RefreshArgs) -> anyhow::Result<bool
     if std::io::stderr().is_terminal() {
         options.login.on_prompt = Some(terminal_prompt());
     }
-    if args.fresh {
-        // Said before it happens: the current session is lost.
+    // Said right before it happens (and only if it does): the current session is lost.
+    options.on_sign_out = Some(Arc::new(|| {
         eprintln!(
             "aws-sso-tray: signing out of the current SSO session on the server, then signing in again through the browser; the new session's full length starts now"
         );
-    }
+    }));
     let reply = core::refresh::refresh(
         &ctx,
         args.target.profile.as_deref(),

@@ -414,8 +414,8 @@ impl LoginRunner {
                     return Err(failed);
                 }
                 crate::core::sso_cache::check_private(paths, token_file)?;
-                let version_timeout = options.timeout.min(VERSION_TIMEOUT);
-                let cli = self.cli(paths, version_timeout).await?;
+                // Its own bound: a CLI cold-starting on a busy machine is no hung one.
+                let cli = self.cli(paths, VERSION_TIMEOUT).await?;
                 before().await?;
                 self.check_open()?;
                 let result = run_login(&cli, paths, target, &self.running, options).await;

@@ -44,6 +44,8 @@ pub struct RefreshOptions {
     /// Start a fresh sign-in session: sign out on the server, then sign in through the browser,
     /// so the session's full length starts now. The current session is lost.
     pub fresh: bool,
+    /// Called right before the sign-out of a fresh session, to say what is about to happen.
+    pub on_sign_out: Option<Arc<dyn Fn() + Send + Sync>>,
     /// How to run the login when one is needed (its timeout is taken from the settings).
     pub login: LoginOptions,
 }
@@ -451,6 +453,9 @@ async fn refresh_profile(
                         || false,
                         &login_options,
                         || async {
+                            if let Some(say) = &options.on_sign_out {
+                                say();
+                            }
                             let reset = sign_out(ctx, key, info.region.as_deref()).await?;
                             session_reset.store(reset, std::sync::atomic::Ordering::SeqCst);
                             Ok(())

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (SESSION, by_name, cache_name, mcp_session, parse_time, run_async, structured,
+from conftest import (SESSION, by_name, mcp_session, parse_time, run_async, structured,
                       is_error, tray_binary)
 from test_silent_refresh import plant_session
 
@@ -26,6 +26,9 @@ REFRESH = "refresh_aws_sso_token"
 DEFAULT_LENGTH = dt.timedelta(minutes=480)
 SLACK = dt.timedelta(seconds=60)
 FRESH_NOTICE = "signing out of the current SSO session on the server"
+# A fresh session gives up the current one only when the sign-in that follows can reach the user:
+# a display (a browser can open) or a terminal. The tests' runs have neither unless given this.
+WITH_DISPLAY = {"DISPLAY": ":0"}
 STATE_FILE = Path("aws-sso-tray") / "sessions.json"
 
 
@@ -279,7 +282,7 @@ def test_fresh_signs_out_then_in_and_the_new_session_lasts_its_full_length(lab, 
     # The notice comes before the sign-out: the mock holds the Logout until the test has read it.
     gate = threading.Event()
     mock.configure(logout_gate=gate)
-    proc = lab.spawn("refresh", "--profile", "dev", "--fresh", "--json")
+    proc = lab.spawn("refresh", "--profile", "dev", "--fresh", "--json", env=lab.env(**WITH_DISPLAY))
     err: list[str] = []
     pump = read_stderr_lines(proc, err)
     deadline = time.monotonic() + 30
@@ -336,7 +339,7 @@ def test_fresh_through_mcp(lab, mock, tmp_path):
     time.sleep(2)
 
     async def scenario():
-        async with mcp_session(lab, tmp_path / "mcp.log") as s:
+        async with mcp_session(lab, tmp_path / "mcp.log", **WITH_DISPLAY) as s:
             return await s.call_tool(REFRESH, {"server": "aws-docs", "fresh": True})
 
     result = run_async(scenario())
@@ -356,13 +359,33 @@ def test_fresh_through_mcp(lab, mock, tmp_path):
 
 def test_fresh_without_a_token_still_signs_in(lab, mock):
     """Nothing to sign out of: no Logout call, one browser sign-in, the session starts now."""
-    res, reply = refresh(lab, "--fresh")
+    res, reply = refresh(lab, "--fresh", env=lab.env(**WITH_DISPLAY))
     at = now_utc()
     assert res.returncode == 0, (reply, res.stderr[-2000:])
     assert FRESH_NOTICE in res.stderr
     assert reply["success"] is True and reply["method"] == "browser", reply
     assert mock.count("logout") == 0 and mock.logins == 1
     assert_about(reply["sessionEndsAt"], at + DEFAULT_LENGTH)
+
+
+def test_fresh_with_no_way_to_reach_the_user_keeps_the_session(lab, mock, tmp_path):
+    """No display and no terminal (a script, an MCP client without one): refused before anything
+    is given up. No Logout, the token file and the session stay."""
+    sign_in(lab, mock)
+    before = lab.read_token()
+    res, reply = refresh(lab, "--fresh")
+    assert res.returncode == 1 and reply["success"] is False, reply
+    assert "terminal" in reply["message"], reply["message"]
+
+    async def scenario():
+        async with mcp_session(lab, tmp_path / "mcp.log") as s:
+            return await s.call_tool(REFRESH, {"profile": "dev", "fresh": True})
+
+    r = structured(run_async(scenario()))
+    assert r["success"] is False, r
+    assert mock.count("logout") == 0 and mock.logins == 1
+    assert lab.read_token() == before
+    assert not mock.sessions[0]["logged_out"]
 
 
 def test_fresh_and_silent_only_conflict(lab, mock):
