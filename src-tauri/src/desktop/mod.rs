@@ -178,6 +178,8 @@ pub fn start_refresh(app: &AppHandle, key: String, fresh: bool) {
                 on_prompt: Some(sink),
                 ..LoginOptions::default()
             },
+            // The window asked before this started.
+            on_sign_out: None,
         };
         let reply = refresh::refresh(&ctx, Some(&session.login_profile), None, options).await;
         state.end_refresh(&key);
