@@ -315,16 +315,15 @@ pub fn renewed(
     expires_at: OffsetDateTime,
     refresh_token: Option<&str>,
 ) -> Option<Vec<u8>> {
-    let mut fields: Vec<(String, Cow<'_, RawValue>)> = serde_json::from_slice::<Fields>(original)
-        .ok()?
-        .0
-        .into_iter()
-        .map(|(k, v)| (k, Cow::Borrowed(v)))
-        .collect();
+    let mut fields: Vec<(String, Cow<'_, RawValue>)> = Vec::new();
+    for (k, v) in serde_json::from_slice::<Fields>(original).ok()?.0 {
+        // A repeated key: readers (botocore, serde) take the last, so only the last is kept.
+        fields.retain(|(seen, _)| *seen != k);
+        fields.push((k, Cow::Borrowed(v)));
+    }
     let mut set = |key: &str, value: &str| -> Option<()> {
         let raw = RawValue::from_string(serde_json::to_string(value).ok()?).ok()?;
-        // The last of duplicate keys is the one readers take.
-        match fields.iter_mut().rfind(|(k, _)| k == key) {
+        match fields.iter_mut().find(|(k, _)| k == key) {
             Some((_, v)) => *v = Cow::Owned(raw),
             None => fields.push((key.to_owned(), Cow::Owned(raw))),
         }
@@ -601,6 +600,27 @@ mod tests {
             r#"{"startUrl":"https://x/start","n":123456789012345678901234567890,"f":1.50,"accessToken":"b","expiresAt":"2026-11-22T17:00:00Z","e":"\u00e9","refreshToken":"r2"}"#
         );
         assert_eq!(renewed(&body, "b", at, Some("r2")).unwrap(), body);
+    }
+
+    #[test]
+    fn a_renewal_keeps_one_of_each_key() {
+        // Found by the sso_cache fuzz target: a file with `accessToken` twice came back with the
+        // old one still there, so the renewed file was unreadable.
+        let original = br#"{"accessToken":"old","region":"a","expiresAt":"2026-11-22T09:00:00Z","accessToken":"older","region":"b"}"#;
+        let at = datetime!(2026-11-22 17:00:00 UTC);
+        let body = renewed(original, "new", at, None).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            r#"{"expiresAt":"2026-11-22T17:00:00Z","accessToken":"new","region":"b"}"#
+        );
+        let status = status_of(
+            Path::new("t.json"),
+            std::str::from_utf8(&body).unwrap(),
+            datetime!(2026-11-22 09:00:00 UTC),
+            Duration::ZERO,
+            &mut Vec::new(),
+        );
+        assert_eq!(status.expires_at, Some(at));
     }
 
     #[test]
