@@ -193,48 +193,18 @@ fn expiry_problem(raw: &str) -> &'static str {
     }
 }
 
-/// A string field as text; any other JSON value as absent (skipped without keeping it).
+/// A string field as text; any other JSON value as absent. Taken raw first, so a number out of
+/// f64's range (which `deserialize_any` refuses) is skipped like any other non-text value.
 fn text<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Cow<'de, str>>, D::Error> {
-    struct Text;
-    impl<'de> Visitor<'de> for Text {
-        type Value = Option<Cow<'de, str>>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("any JSON value")
-        }
-        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-            Ok((!v.is_empty()).then_some(Cow::Borrowed(v)))
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok((!v.is_empty()).then(|| Cow::Owned(v.to_owned())))
-        }
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
+    let raw = <&'de RawValue>::deserialize(d)?.get();
+    if !raw.starts_with('"') {
+        return Ok(None);
     }
-    d.deserialize_any(Text)
+    let text = match serde_json::from_str::<&'de str>(raw) {
+        Ok(borrowed) => Cow::Borrowed(borrowed),
+        Err(_) => Cow::Owned(serde_json::from_str::<String>(raw).map_err(de::Error::custom)?),
+    };
+    Ok((!text.is_empty()).then_some(text))
 }
 
 fn present_text<'de, D: Deserializer<'de>>(
@@ -493,6 +463,13 @@ mod tests {
             !s.refreshable,
             "no readable registration expiry, so no silent refresh"
         );
+        // Found by the fuzz target too: a number out of f64's range in a field read as text.
+        let huge = "4".repeat(400);
+        let s = status(&format!(
+            r#"{{"accessToken":"a","expiresAt":"2026-11-22T17:00:00Z","registrationExpiresAt":-{huge}}}"#
+        ));
+        assert_eq!(s.state, TokenState::Valid);
+        assert!(!s.refreshable);
         let s = status(r#"{"accessToken":"a","expiresAt":1795338000}"#);
         assert_eq!(s, TokenStatus::MISSING);
         // Only the second file gave a diagnostic.
