@@ -285,6 +285,9 @@ pub struct LoginOptions {
     pub no_browser: bool,
     /// Called once with the link (and code, in the device flow) the CLI printed.
     pub on_prompt: Option<PromptSink>,
+    /// Stop at once, with [`Error::SignInNotShown`], when the link reached nobody: no browser
+    /// opened it and there is no `on_prompt`. For callers whose output no person reads (MCP).
+    pub stop_unseen: bool,
 }
 
 impl Default for LoginOptions {
@@ -293,6 +296,7 @@ impl Default for LoginOptions {
             timeout: Duration::from_secs(120),
             no_browser: false,
             on_prompt: None,
+            stop_unseen: false,
         }
     }
 }
@@ -863,7 +867,13 @@ async fn run_login(
                         detail: Some("the AWS CLI printed a sign-in link outside the AWS sign-in hosts; it was not opened".into()),
                     });
                 }
-                hand_over(paths, prompt, options).await;
+                if !hand_over(paths, prompt, options).await && options.stop_unseen {
+                    drop(group);
+                    let _ = child.wait().await;
+                    stdout.abort();
+                    stderr.abort();
+                    return Err(Error::SignInNotShown { finish: String::new() });
+                }
             }
             () = tokio::time::sleep_until(deadline) => {
                 drop(group); // ends the CLI and anything it started
@@ -896,16 +906,21 @@ async fn run_login(
 
 /// Gives a checked sign-in link to the user: the browser opens it, unless the caller asked not
 /// to or there is no browser here, and the caller's sink always gets it (the tray's window). The
-/// link itself is never logged.
-async fn hand_over(paths: &Paths, mut prompt: DevicePrompt, options: &LoginOptions) {
+/// link itself is never logged. Returns whether it reached anyone: when not, waiting is pointless.
+async fn hand_over(paths: &Paths, mut prompt: DevicePrompt, options: &LoginOptions) -> bool {
     if !options.no_browser && paths.has_browser {
         match open_sign_in(paths, &prompt.url).await {
             Ok(()) => prompt.opened = true,
             Err(why) => tracing::warn!("the sign-in page could not be opened ({why})"),
         }
     }
-    if let Some(sink) = &options.on_prompt {
-        sink(prompt);
+    let opened = prompt.opened;
+    match &options.on_prompt {
+        Some(sink) => {
+            sink(prompt);
+            true
+        }
+        None => opened,
     }
 }
 
@@ -1375,15 +1390,26 @@ mod tests {
             code: "ABCD-EFGH".into(),
             opened: false,
         };
-        hand_over(&paths, prompt(), &options).await; // no opener installed
+        assert!(hand_over(&paths, prompt(), &options).await); // no opener installed
         paths.opener = Some(opener);
-        hand_over(&paths, prompt(), &options).await;
+        assert!(hand_over(&paths, prompt(), &options).await);
         let asked_not_to = LoginOptions {
             no_browser: true,
             ..options.clone()
         };
-        hand_over(&paths, prompt(), &asked_not_to).await;
+        assert!(hand_over(&paths, prompt(), &asked_not_to).await);
         assert_eq!(*lock(&seen), [false, true, false]);
+        // Nobody to give it to: opened by the browser counts, not opened does not.
+        let nobody = LoginOptions {
+            on_prompt: None,
+            ..options.clone()
+        };
+        assert!(hand_over(&paths, prompt(), &nobody).await);
+        let nobody_and_no_browser = LoginOptions {
+            no_browser: true,
+            ..nobody
+        };
+        assert!(!hand_over(&paths, prompt(), &nobody_and_no_browser).await);
     }
 
     /// A fake CLI whose `sso login` notes each run in `runs` and then runs `login`.
@@ -1412,7 +1438,30 @@ mod tests {
             timeout: Duration::from_secs(timeout_secs),
             no_browser: true,
             on_prompt: None,
+            stop_unseen: false,
         }
+    }
+
+    #[tokio::test]
+    async fn a_link_nobody_can_see_stops_the_login_at_once_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let (paths, ran) = counting_cli(
+            dir.path(),
+            "printf 'Browser will not be automatically opened.\\nPlease visit the following URL:\\n\\nhttps://device.sso.us-east-1.amazonaws.com/\\n\\nThen enter the code:\\n\\nWXYZ-1234\\n'\nexec sleep 30",
+        );
+        let runner = Arc::new(LoginRunner::default());
+        let token = dir.path().join("token.json");
+        let target = LoginTarget::Session("s".into());
+        let options = LoginOptions {
+            stop_unseen: true,
+            ..quick(25)
+        };
+        let err = runner
+            .login(&paths, "s", &target, &token, || false, &options)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::SignInNotShown { .. }), "{err}");
+        assert_eq!(runs(&ran).len(), 1);
     }
 
     /// One login of session `key` (its token at `token`), as a task.

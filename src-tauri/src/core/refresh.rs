@@ -443,6 +443,12 @@ async fn refresh_profile(
                 timeout: ctx.settings.login_timeout(),
                 ..options.login.clone()
             };
+            let finish = |e: Error| match e {
+                Error::SignInNotShown { .. } => Error::SignInNotShown {
+                    finish: where_to_finish(ctx, "--profile", name),
+                },
+                e => e,
+            };
             let outcome = if options.fresh {
                 // The sign-out runs under the session's locks, once the login is sure to start;
                 // nobody else's sign-in counts as this one.
@@ -463,7 +469,8 @@ async fn refresh_profile(
                             Ok(())
                         },
                     )
-                    .await?
+                    .await
+                    .map_err(finish)?
             } else {
                 ctx.logins
                     .login(
@@ -474,7 +481,8 @@ async fn refresh_profile(
                         is_fresh,
                         &login_options,
                     )
-                    .await?
+                    .await
+                    .map_err(finish)?
             };
             (outcome, Method::Browser)
         }
@@ -689,10 +697,53 @@ pub fn profile_of_server(ctx: &Context, name: &str) -> Result<ServerProfiles> {
     }
 }
 
+/// Where the user can finish a sign-in that could not be shown to them: the tray's window when a
+/// tray runs, and always a terminal, where `refresh` shows the link and code.
+fn where_to_finish(ctx: &Context, flag: &str, name: &str) -> String {
+    let quoted = match shlex::try_quote(name) {
+        Ok(q) if name.chars().count() <= 80 && !name.contains(char::is_control) => q.into_owned(),
+        _ => "NAME".to_owned(),
+    };
+    let terminal = format!(
+        "running `aws-sso-tray refresh {flag} {quoted}` in a terminal, which shows a link and code to sign in on any device"
+    );
+    if crate::core::tray_presence::tray_running(&ctx.paths) {
+        format!("ask the user to sign in from aws-sso-tray's window (open it from the tray icon; the session shows Sign in), or by {terminal}")
+    } else {
+        format!("ask the user to finish it by {terminal}")
+    }
+}
+
+/// The reply for a refresh a front stopped while its sign-in ran: the user declined the link, or
+/// the front could not show it. Named as the caller named it.
+pub fn stopped(
+    ctx: &Context,
+    profile: Option<&str>,
+    server: Option<&str>,
+    e: Error,
+) -> RefreshReply {
+    let e = match (e, profile, server) {
+        (Error::SignInNotShown { .. }, Some(name), _) => Error::SignInNotShown {
+            finish: where_to_finish(ctx, "--profile", name),
+        },
+        (Error::SignInNotShown { .. }, None, Some(name)) => Error::SignInNotShown {
+            finish: where_to_finish(ctx, "--server", name),
+        },
+        (e, _, _) => e,
+    };
+    failure(profile, None, &e)
+}
+
 fn failure(profile: Option<&str>, origin: Option<ProfileOrigin>, e: &Error) -> RefreshReply {
     let advice = match e {
-        Error::LoginTimedOut(_) => " Ask the user to run the refresh again and finish the sign-in in the browser window that opens.",
-        Error::LoginFailed { .. } | Error::NoFreshToken { .. } => " Tell the user; do not retry automatically.",
+        Error::LoginTimedOut(_) => {
+            " Ask the user to run the refresh again and finish the sign-in when asked."
+        }
+        Error::SignInNotShown { .. } => " Retry once the user says they have signed in.",
+        Error::SignInDeclined => " Do not retry unless the user asks.",
+        Error::LoginFailed { .. } | Error::NoFreshToken { .. } => {
+            " Tell the user; do not retry automatically."
+        }
         Error::SilentRefreshUnavailable { .. } | Error::SilentRefreshFailed { .. } => {
             " Run the refresh without --silent-only to sign in through the browser."
         }

@@ -33,6 +33,8 @@ pub fn local_offset() -> UtcOffset {
 /// Runs the tray until the user quits. `show` opens the window at start.
 pub fn run(ctx: Context, show: bool) -> anyhow::Result<()> {
     let _ = LOCAL_OFFSET.set(UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC));
+    // Held until the process ends: MCP servers and the CLI send users to this window.
+    let _presence = crate::core::tray_presence::TrayPresence::hold(&ctx.paths);
     let app = tauri::Builder::default()
         // First: a second start hands its arguments to this instance and exits.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
