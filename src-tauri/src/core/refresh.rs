@@ -11,6 +11,7 @@ use crate::core::clients;
 use crate::core::error::{Error, Result};
 use crate::core::inventory::Server;
 use crate::core::login::{LoginOptions, LoginOutcome, LoginTarget};
+use crate::core::login_cache;
 use crate::core::session_log::SessionLog;
 use crate::core::silent_refresh;
 use crate::core::sso_cache::{self, TokenState};
@@ -348,6 +349,17 @@ fn plan(ctx: &Context, name: &str) -> Result<Plan> {
             })
         }
         ProfileKind::SsoSession | ProfileKind::LegacySso => LoginTarget::Profile(name.to_owned()),
+        // A chain over a console sign-in signs in its source profile, which holds the session.
+        ProfileKind::Login => LoginTarget::Console {
+            profile: info
+                .source_profile
+                .clone()
+                .unwrap_or_else(|| name.to_owned()),
+            has_region: config
+                .profile(info.source_profile.as_deref().unwrap_or(name))
+                .region
+                .is_some(),
+        },
         // `aws sso login --profile <chained>` fails; log in the session (or the legacy source) instead.
         ProfileKind::Chained => match (&info.sso_session, &info.source_profile) {
             (Some(s), _) if config.has_session(s) => LoginTarget::Session(s.clone()),
@@ -359,11 +371,10 @@ fn plan(ctx: &Context, name: &str) -> Result<Plan> {
             }
         },
     };
-    match &target {
-        LoginTarget::Profile(p) | LoginTarget::Session(p) => aws_config::validate_name(p)?,
-    }
+    aws_config::validate_name(target.name())?;
     let key = info
         .cache_key()
+        .or(info.login_session.as_deref())
         .ok_or_else(|| Error::NotSso {
             name: name.to_owned(),
         })?
@@ -382,6 +393,9 @@ async fn refresh_profile(
     };
     let key = key.as_str();
     tracing::trace!(profile = %crate::core::error::shown(name), kind = ?info.kind, "refresh planned");
+    if info.kind == ProfileKind::Login {
+        return console_sign_in(ctx, name, &target, key, options).await;
+    }
     let cache_dir = ctx.paths.sso_cache_dir();
     let token_file = sso_cache::token_path(&cache_dir, key);
     let threshold = ctx.settings.expiring_threshold();
@@ -569,6 +583,86 @@ async fn refresh_profile(
         method: Some(method),
         session_ends_at: session_ends_at.map(sso_cache::format_time),
         session_ends_at_estimated,
+        message,
+        config_path: None,
+        profiles: Vec::new(),
+    })
+}
+
+/// Refreshes a console sign-in profile (`aws login`). The AWS CLI and SDKs renew its credentials
+/// with the refresh token themselves, so a refresh asked for here is always a sign-in.
+async fn console_sign_in(
+    ctx: &Arc<Context>,
+    name: &str,
+    target: &LoginTarget,
+    key: &str,
+    options: RefreshOptions,
+) -> Result<RefreshReply> {
+    if options.silent_only {
+        return Err(Error::SilentRefreshUnavailable {
+            session: key.to_owned(),
+            reason: "a console sign-in session is renewed by the AWS CLI and SDKs themselves"
+                .into(),
+        });
+    }
+    let token_file = login_cache::token_path(&ctx.paths, key);
+    let threshold = ctx.settings.expiring_threshold();
+    let read = {
+        let (paths, key) = (ctx.paths.clone(), key.to_owned());
+        move || login_cache::read_status(&paths, &key, now(), threshold, &mut Vec::new())
+    };
+    let login_options = LoginOptions {
+        timeout: ctx.settings.login_timeout(),
+        ..options.login.clone()
+    };
+    let outcome = ctx
+        .logins
+        .login(
+            &ctx.paths,
+            key,
+            target,
+            &token_file,
+            || read().state < TokenState::Expired,
+            &login_options,
+        )
+        .await
+        .map_err(|e| match e {
+            Error::SignInNotShown { .. } => Error::SignInNotShown {
+                finish: where_to_finish(ctx, "--profile", name),
+            },
+            e => e,
+        })?;
+    let status = blocking(ctx, move |_| Ok(read())).await?;
+    let expires = match status.expires_at {
+        Some(t) if status.state < TokenState::Expired => sso_cache::format_time(t),
+        _ => {
+            return Err(Error::NoFreshToken {
+                session: key.to_owned(),
+            })
+        }
+    };
+    let what = format!(
+        "console sign-in session {} (profile {})",
+        crate::core::error::shown(key),
+        crate::core::error::shown(name)
+    );
+    let message = match outcome {
+        LoginOutcome::LoggedIn => format!(
+            "Signed in again to the {what} through the browser; its credentials are valid until {expires} and the AWS CLI and SDKs renew them while the sign-in lasts. Retry the failed AWS call."
+        ),
+        LoginOutcome::Shared => format!(
+            "The {what} was just signed in by another caller; its credentials are valid until {expires}. Retry the failed AWS call."
+        ),
+    };
+    Ok(RefreshReply {
+        success: true,
+        profile: Some(name.to_owned()),
+        profile_source: None,
+        sso_session: None,
+        expires_at: Some(expires),
+        method: Some(Method::Browser),
+        session_ends_at: None,
+        session_ends_at_estimated: false,
         message,
         config_path: None,
         profiles: Vec::new(),
