@@ -50,6 +50,7 @@ pub fn run(ctx: Context, show: bool) -> anyhow::Result<()> {
             commands::get_view,
             commands::refresh_session,
             commands::fresh_session,
+            commands::submit_sign_in_code,
             commands::open_config,
             commands::open_portal,
             commands::save_settings,
@@ -178,6 +179,13 @@ pub fn start_refresh(app: &AppHandle, key: String, fresh: bool) {
             login: LoginOptions {
                 no_browser,
                 on_prompt: Some(sink),
+                on_code: Some({
+                    let (app, key) = (app.clone(), key.clone());
+                    Arc::new(move || {
+                        let waiting = app.state::<AppState>().expect_code(&key);
+                        Box::pin(async move { waiting.await.ok() })
+                    })
+                }),
                 ..LoginOptions::default()
             },
             // The window asked before this started.
