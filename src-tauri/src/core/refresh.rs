@@ -253,13 +253,23 @@ pub async fn ensure(
         let name = name.clone();
         blocking(ctx, move |ctx| {
             let plan = plan(&ctx, &name)?;
-            let status = sso_cache::read_status(
-                &ctx.paths.sso_cache_dir(),
-                &plan.key,
-                now(),
-                ctx.settings.expiring_threshold(),
-                &mut Vec::new(),
-            );
+            let threshold = ctx.settings.expiring_threshold();
+            let mut status = if plan.info.kind == ProfileKind::Login {
+                login_cache::read_status(&ctx.paths, &plan.key, now(), threshold, &mut Vec::new())
+            } else {
+                sso_cache::read_status(
+                    &ctx.paths.sso_cache_dir(),
+                    &plan.key,
+                    now(),
+                    threshold,
+                    &mut Vec::new(),
+                )
+            };
+            // A console session's short-lived credentials are renewed by the AWS CLI and SDKs
+            // themselves, on use, while its refresh token lasts.
+            if plan.info.kind == ProfileKind::Login && status.refreshable {
+                status.state = TokenState::Valid;
+            }
             let length = ctx.settings.session_length(&plan.key);
             let end = SessionLog::load(&ctx.paths).end_of(&plan.key, length);
             Ok((plan, status, end))
@@ -270,7 +280,8 @@ pub async fn ensure(
         (status.state, status.expires_at, options.fresh)
     {
         // botocore renews only sso-session tokens: a legacy one always needs a sign-in.
-        let refreshable = status.refreshable && plan.info.sso_session.is_some();
+        let refreshable = status.refreshable
+            && (plan.info.sso_session.is_some() || plan.info.kind == ProfileKind::Login);
         let (session_ends_at, estimated) = match (refreshable, end) {
             (false, _) => (Some(expires_at), false),
             (true, Some(end)) => (Some(end.at), end.estimated),

@@ -108,12 +108,18 @@ fn start_refresh(app: &AppHandle, key: String, fresh: bool) -> Result<()> {
 /// Gives the code the browser showed at the end of a console sign-in (`aws login --remote`) to
 /// session `key`'s waiting sign-in.
 #[tauri::command]
-pub(crate) fn submit_sign_in_code(state: State<'_, AppState>, key: String, code: String) -> Result<()> {
+pub(crate) fn submit_sign_in_code(
+    state: State<'_, AppState>,
+    key: String,
+    code: String,
+) -> Result<()> {
     let code = crate::core::login::pasted_code(&code).ok_or_else(|| {
         CommandError::Desktop("that is not a sign-in code: paste the code the browser shows".into())
     })?;
     if !state.give_code(&key, code) {
-        return Err(CommandError::NotFound("no sign-in is waiting for a code".into()));
+        return Err(CommandError::NotFound(
+            "no sign-in is waiting for a code".into(),
+        ));
     }
     Ok(())
 }

@@ -202,3 +202,16 @@ def test_an_old_cli_says_it_cannot_sign_in_to_console_sessions(lab, signin):
     reply = json.loads(out)
     assert reply["success"] is False and "2.32" in reply["message"], reply
     assert not signin.authorized
+
+
+@pytest.mark.parametrize("expires", ["in-an-hour", "an-hour-ago"])
+def test_ensure_leaves_a_renewable_console_session_alone(lab, signin, expires):
+    """Its credentials last minutes and the CLI and SDKs renew them on use while the refresh
+    token lasts: `ensure` does not sign in again for an expired access part alone."""
+    at = time.time() + (3600 if expires == "in-an-hour" else -3600)
+    plant_login_token(login_cache_file(lab), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at)))
+    res = lab.run("ensure", "--profile", "console", "--json")
+    assert res.returncode == 0, res.stderr[-2000:]
+    reply = json.loads(res.stdout)
+    assert reply["valid"] is True and reply.get("method") is None, reply
+    assert not signin.authorized
