@@ -92,6 +92,13 @@ impl ProfileInfo {
         }
     }
 
+    /// Whether a cached refresh token renews this profile's token without a sign-in: botocore
+    /// renews only sso-session tokens (a legacy one always needs `aws sso login`), and the AWS
+    /// CLI and SDKs renew a console sign-in's credentials themselves.
+    pub fn renewable(&self) -> bool {
+        self.sso_session.is_some() || self.kind == ProfileKind::Login
+    }
+
     /// True when an `aws sso login` can renew this profile's token.
     pub fn is_sso(&self) -> bool {
         matches!(

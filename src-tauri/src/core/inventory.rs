@@ -155,8 +155,7 @@ impl Inventory {
                             settings.expiring_threshold(),
                             &mut diagnostics,
                         );
-                        // botocore renews only sso-session tokens; a legacy token always needs a login.
-                        s.refreshable &= info.sso_session.is_some();
+                        s.refreshable &= info.renewable();
                         s
                     })
                 });

@@ -279,9 +279,7 @@ pub async fn ensure(
     if let (TokenState::Valid, Some(expires_at), false) =
         (status.state, status.expires_at, options.fresh)
     {
-        // botocore renews only sso-session tokens: a legacy one always needs a sign-in.
-        let refreshable = status.refreshable
-            && (plan.info.sso_session.is_some() || plan.info.kind == ProfileKind::Login);
+        let refreshable = status.refreshable && plan.info.renewable();
         let (session_ends_at, estimated) = match (refreshable, end) {
             (false, _) => (Some(expires_at), false),
             (true, Some(end)) => (Some(end.at), end.estimated),
@@ -550,8 +548,7 @@ async fn refresh_profile(
         .await?
     };
     // Without a refresh token, the token's own expiry is when a sign-in is needed.
-    // botocore renews only sso-session tokens: a legacy one always needs a sign-in.
-    let refreshable = status.refreshable && info.sso_session.is_some();
+    let refreshable = status.refreshable && info.renewable();
     let (session_ends_at, session_ends_at_estimated) = match (refreshable, end) {
         (false, _) => (Some(expires_at), false),
         (true, Some(end)) => (Some(end.at), end.estimated),
