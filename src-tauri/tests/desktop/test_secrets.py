@@ -50,7 +50,7 @@ def test_tray_menu_notifications_and_log_hold_no_secret(lab, mock, tray_host, no
     lab.write_settings(loginTimeoutSeconds=60, showNonAws=True, loginWithoutBrowser=True)
     mock.configure(pending_polls=2)
     edit_until_seen(lab, tray_host, "settings-read")  # the app has reloaded its settings
-    tray_host.click_label("charlie — expired", "Refresh")
+    tray_host.click_label(lab.expected_title("charlie"), "Refresh")
     notifications.wait_for("Sign in to AWS SSO session charlie")
     notifications.wait_for("AWS SSO session charlie refreshed", 60)
     assert mock.logins == 2, f"two CLI logins, got {mock.logins}"
