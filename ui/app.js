@@ -356,8 +356,15 @@ function renderSummary() {
   summary.dataset.attention = worst;
 }
 
+let lastView = "";
+
 async function load() {
-  view = await invoke("get_view");
+  const next = await invoke("get_view");
+  // Rebuilds often change nothing shown: keep the page (and its focus) as it is then.
+  const text = JSON.stringify(next);
+  if (text === lastView) return;
+  lastView = text;
+  view = next;
   renderSummary();
   renderSessions();
   renderProblems();

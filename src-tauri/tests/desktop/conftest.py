@@ -1018,6 +1018,16 @@ class WebDriver:
     def click(self, element: str) -> None:
         self.s("POST", f"/element/{element}/click", {})
 
+    def click_css(self, css: str, tries: int = 5) -> None:
+        """Find and click; find again when the page re-rendered the element in between."""
+        for attempt in range(tries):
+            try:
+                return self.click(self.find(css))
+            except WebDriverError as e:
+                if "stale element reference" not in str(e) or attempt == tries - 1:
+                    raise
+                time.sleep(0.1)
+
     def text(self, element: str) -> str:
         return self.s("GET", f"/element/{element}/text")
 

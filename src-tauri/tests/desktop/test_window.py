@@ -71,7 +71,7 @@ def test_window_lists_sessions_most_urgent_first(lab, driver):
     assert charlie["clock"] == f"at {expected['charlie']['expiresAt'].strftime('%H:%M')}", charlie
 
     # Expanding a session shows its profiles, its servers and a link to each config file.
-    wd.click(wd.find('.session[data-session="alpha"] .toggle'))
+    wd.click_css('.session[data-session="alpha"] .toggle')
     alpha = wait_until(lambda: (lambda r: r if r["detailsShown"] else None)(read(wd)["rows"]["alpha"]), 5,
                        "alpha's details to open")
     assert alpha["expanded"], alpha
@@ -85,14 +85,14 @@ def test_window_lists_sessions_most_urgent_first(lab, driver):
     # Problems: collapsed, with a count (the broken Gemini file and the server without AWS).
     assert not view["problemsHidden"] and not view["problemsOpen"], view
     assert view["problemsSummary"] == "Problems (2)", view["problemsSummary"]
-    wd.click(wd.find("#problems summary"))
+    wd.click_css("#problems summary")
     problems = wait_until(lambda: (lambda v: v if v["problemsOpen"] else None)(read(wd)), 5, "Problems to open")
     assert any(str(lab.broken_file) in d for d in problems["diagnostics"]), problems["diagnostics"]
     assert any(o.startswith("no-aws (Claude Code)") for o in problems["other"]), problems["other"]
 
     # Settings are a view of their own, not under the list.
     assert not view["settingsShown"] and view["sessionsShown"], view
-    wd.click(wd.find("#tab-settings"))
+    wd.click_css("#tab-settings")
     settings = wait_until(lambda: (lambda v: v if v["settingsShown"] else None)(read(wd)), 5, "the settings view")
     assert not settings["sessionsShown"], "the session list is hidden behind the Settings tab"
     for name in ("expiringThresholdMinutes", "notifyBeforeExpiry", "notifyAtExpiry", "notifyRefreshResult",
@@ -102,7 +102,7 @@ def test_window_lists_sessions_most_urgent_first(lab, driver):
                   " bg: getComputedStyle(document.body).backgroundColor};")
     assert theme == {"dark": False, "bg": LIGHT_BG}, theme
 
-    wd.click(wd.find("#tab-sessions"))
+    wd.click_css("#tab-sessions")
     png = wd.screenshot()
     w, h, rows = decode_png(png)
     assert w >= 300 and h >= 200, (w, h)
@@ -144,8 +144,8 @@ def test_layout_holds_at_default_size_and_200_percent_zoom(lab, driver):
     # Nothing overflows and no word breaks, collapsed and with details and problems open.
     assert layout_problems(wd) == [], layout_problems(wd)
     for key in ("alpha", LEGACY_URL):
-        wd.click(wd.find(f'.session[data-session="{key}"] .toggle'))
-    wd.click(wd.find("#problems summary"))
+        wd.click_css(f'.session[data-session="{key}"] .toggle')
+    wd.click_css("#problems summary")
     wait_until(lambda: read(wd)["problemsOpen"] and read(wd)["rows"][LEGACY_URL]["detailsShown"], 5, "details open")
     assert layout_problems(wd) == [], layout_problems(wd)
 
@@ -158,14 +158,26 @@ def test_layout_holds_at_default_size_and_200_percent_zoom(lab, driver):
 
     check_keyboard(wd)
 
-    # 200 % zoom: the page gets half the window's CSS pixels. Stacked, still no overflow or broken word.
+    # 200 % zoom, as a user sets it: Ctrl + five times (20 % a step). The page then has half the
+    # window's CSS pixels; the cards stack, and still nothing overflows and no word breaks.
+    wd.js("document.activeElement.blur();")
+    for _ in range(5):
+        wd.s("POST", "/actions", {"actions": [{"type": "key", "id": "kbd", "actions": [
+            {"type": "keyDown", "value": "\ue009"}, {"type": "keyDown", "value": "="},
+            {"type": "keyUp", "value": "="}, {"type": "keyUp", "value": "\ue009"}]}]})
     half = (DEFAULT_SIZE[0] // 2, DEFAULT_SIZE[1] // 2)
-    wd.s("POST", "/window/rect", {"width": half[0], "height": half[1]})
-    wait_until(lambda: wd.js("return innerWidth;") <= half[0] + 1, 10, f"the window to shrink to {half}")
+    zoomed = wait_until(lambda: (lambda s: s if abs(s[0] - half[0]) <= 1 else None)(
+        wd.js("return [innerWidth, innerHeight];")), 10,
+        lambda: f"200 % zoom to leave the page {half} CSS pixels; it has {wd.js('return [innerWidth, innerHeight];')}")
+    assert abs(zoomed[1] - half[1]) <= 1, zoomed
     problems = layout_problems(wd)
     assert problems == [], f"at 200 % zoom: {problems}"
-    wd.click(wd.find("#tab-settings"))
-    wait_until(lambda: read(wd)["settingsShown"], 5, "the settings view")
+    # The Settings tab, by keyboard (WebDriver's pointer does not follow the page zoom).
+    wd.js("document.getElementById('tab-sessions').focus();")
+    wd.s("POST", "/actions", {"actions": [{"type": "key", "id": "kbd", "actions": [
+        {"type": "keyDown", "value": "\ue014"}, {"type": "keyUp", "value": "\ue014"}]}]})
+    wait_until(lambda: read(wd)["settingsShown"], 5, "ArrowRight on the tabs to show the settings view")
+    assert wd.js("return document.activeElement.id;") == "tab-settings"
     problems = layout_problems(wd)
     assert problems == [], f"settings at 200 % zoom: {problems}"
 
@@ -230,7 +242,7 @@ def test_refresh_button_logs_in_and_page_holds_no_secret(lab, mock, driver):
     mock.configure(pending_polls=2)
     wd = driver.open_window()
     wait_rows(wd, lab)
-    wd.click(wd.find('button[data-action=refresh][data-session="delta"]'))
+    wd.click_css('button[data-action=refresh][data-session="delta"]')
     assert mock.wait_for("device_authorization", 1, timeout=30), f"no login at the mock: {dict(mock.counts)}"
     busy = wait_until(lambda: (lambda r: r if r["button"]["disabled"] else None)(read(wd)["rows"]["delta"]), 10,
                       "the delta button to show 'Refreshing…' while the login runs")
@@ -262,7 +274,7 @@ def test_login_without_browser_shows_url_and_code_with_copy_buttons(lab, mock, d
     mock.configure(pending_polls=8)
     wd = driver.open_window()
     wait_rows(wd, lab)
-    wd.click(wd.find('button[data-action=refresh][data-session="delta"]'))
+    wd.click_css('button[data-action=refresh][data-session="delta"]')
     view = wait_until(lambda: (lambda v: v if not v["promptsHidden"] else None)(read(wd)), 30,
                       "#prompts to show the sign-in URL and code")
     code, marker = mock.issued["user_code"][-1], mock.issued["verification_uri"][-1]
@@ -276,11 +288,11 @@ def test_login_without_browser_shows_url_and_code_with_copy_buttons(lab, mock, d
     # The copy buttons put the link and the code on the clipboard, as another program reads it.
     link = view["links"][0]
     assert read_clipboard(lab.display) != link
-    wd.click(wd.find('#prompts button[data-copy="link"]'))
+    wd.click_css('#prompts button[data-copy="link"]')
     wait_until(lambda: read_clipboard(lab.display) == link, 5,
                lambda: f"the link on the clipboard; it holds {read_clipboard(lab.display)!r}")
     assert wd.js("return document.querySelector('#prompts .copy-status').textContent") == "Link copied."
-    wd.click(wd.find('#prompts button[data-copy="code"]'))
+    wd.click_css('#prompts button[data-copy="code"]')
     wait_until(lambda: read_clipboard(lab.display) == code, 5,
                lambda: f"the code on the clipboard; it holds {read_clipboard(lab.display)!r}")
     assert wd.js("return document.querySelector('#prompts .copy-status').textContent") == "Code copied."
