@@ -1289,5 +1289,22 @@ def read_clipboard(display: str, timeout: float = 5.0) -> str | None:
         x11.XCloseDisplay(dpy)
 
 
+def _docs_files() -> dict[str, tuple[int, int]]:
+    return {str(f.relative_to(REPO)): (f.stat().st_size, f.stat().st_mtime_ns)
+            for f in (REPO / "docs").rglob("*") if f.is_file()}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def docs_untouched():
+    """The suite never writes into docs/: its screenshots are made on purpose by screenshots.py."""
+    if os.environ.get("AWS_SSO_TRAY_SCREENSHOTS_OUT"):  # screenshots.py, which exists to write there
+        yield
+        return
+    before = _docs_files()
+    yield
+    after = _docs_files()
+    assert after == before, f"the test run changed docs/: {sorted(set(after.items()) ^ set(before.items()))}"
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "app_env(**env): extra environment for the app the driver starts")
