@@ -22,6 +22,7 @@ const STATE_MARK = {
 let view = null;
 const expanded = new Set(); // session keys whose profiles and servers are shown
 const copied = new Map(); // session key -> what its prompt's copy buttons last said
+const pasting = new Map(); // session key -> the sign-in code typed so far (kept across renders)
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -283,8 +284,10 @@ function renderPrompts() {
     }, `Copy ${what}`);
     const prompt = el("div", { class: "prompt", "data-session": key },
       el("p", {}, `To finish signing in to ${s ? labelOf(s) : "AWS"}, open this link`,
-        // The PKCE flow's link carries everything; the device flow's needs its code.
-        p.code ? " and enter the code:" : ":"),
+        // The PKCE flow's link carries everything; the device flow's needs its code; a console
+        // sign-in without a browser here ends with a code to paste back.
+        p.needsCode ? " (on any device), sign in, then paste below the code the page shows:"
+          : p.code ? " and enter the code:" : ":"),
       el("div", { class: "copy-row" },
         el("a", { class: "prompt-url", href: p.url, target: "_blank", rel: "noreferrer" }, p.url),
         copyButton("link", p.url, "Link")));
@@ -292,10 +295,26 @@ function renderPrompts() {
       prompt.append(el("div", { class: "copy-row" }, el("span", { class: "code" }, p.code),
         copyButton("code", p.code, "Code")));
     }
+    if (p.needsCode) {
+      const input = el("input", {
+        type: "text", name: "sign-in-code", "data-copy": "paste", autocomplete: "off", spellcheck: "false",
+        "aria-label": "Code from the browser", value: pasting.get(key) || "",
+        oninput: (e) => pasting.set(key, e.target.value),
+      });
+      prompt.append(el("form", {
+        class: "copy-row paste-code", "data-session": key,
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const ok = await act(invoke("submit_sign_in_code", { key, code: input.value }));
+          if (ok) pasting.delete(key);
+        },
+      }, input, el("button", { type: "submit" }, "Send code")));
+    }
     prompt.append(status);
     box.append(prompt);
   }
   for (const key of [...copied.keys()]) if (!(key in view.prompts)) copied.delete(key);
+  for (const key of [...pasting.keys()]) if (!(key in view.prompts)) pasting.delete(key);
   box.hidden = Object.keys(view.prompts).length === 0;
   const again = box.dataset.refocus && box.querySelector(`[data-copy="${box.dataset.refocus}"]`);
   if (again) again.focus();
@@ -372,11 +391,14 @@ async function load() {
   renderSettings();
 }
 
+// Runs a command; a failure is shown in the summary line. Returns whether it succeeded.
 async function act(promise) {
   try {
     await promise;
+    return true;
   } catch (e) {
     document.getElementById("summary").textContent = String(e);
+    return false;
   }
 }
 
