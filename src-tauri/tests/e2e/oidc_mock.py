@@ -205,7 +205,9 @@ class OidcMock:
         self.sts_requests: list[dict] = []
         self.counts: collections.Counter[str] = collections.Counter()
         # kind -> issued values: access_token, refresh_token, client_id, client_secret,
-        # device_code, user_code, verification_uri (the short marker, see _verification_marker)
+        # device_code, user_code, verification_uri (the short marker, see _verification_marker),
+        # auth_code, pkce_state, code_challenge (from the authorize links a browser opened),
+        # code_verifier (from the CLI's CreateToken)
         self.issued: dict[str, list[str]] = collections.defaultdict(list)
         self._polls: dict[str, int] = {}        # deviceCode -> CreateToken attempts so far
         self._devices: dict[str, str] = {}      # deviceCode -> clientId
@@ -307,7 +309,7 @@ class OidcMock:
         with self._lock:
             return [v for kind in ("access_token", "refresh_token", "client_secret", "device_code",
                                    "user_code", "verification_uri", "role_secret", "auth_code",
-                                   "pkce_state", "code_challenge") for v in self.issued[kind]]
+                                   "pkce_state", "code_challenge", "code_verifier") for v in self.issued[kind]]
 
     @property
     def last_access_token(self) -> str | None:
@@ -627,6 +629,8 @@ class _Handler(BaseHTTPRequestHandler):
                 outcome = "ok"
             if info is not None:
                 info["used"] = True  # single use, whatever the outcome
+            if verifier:
+                m.issued["code_verifier"].append(verifier)  # a secret of the CLI's: search for it
             if outcome == "ok":
                 expires_in = m.expires_in
                 sid = m._sign_in_session()
