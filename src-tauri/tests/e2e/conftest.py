@@ -13,8 +13,8 @@ import datetime as dt
 import hashlib
 import json
 import os
-import secrets
 import pty
+import secrets
 import select
 import signal
 import subprocess
@@ -309,7 +309,8 @@ class Lab:
         path = self.browser_dir / "visits.jsonl"
         if not path.exists():
             return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        # Only whole lines: the browser may be writing one right now.
+        return [json.loads(line) for line in path.read_text().split("\n")[:-1] if line.strip()]
 
     def wait_browser(self, event: str = "opened", n: int = 1, timeout: float = 60.0) -> list[dict]:
         """Polls until the stand-in browser recorded `n` entries of `event`; returns them (fewer at
