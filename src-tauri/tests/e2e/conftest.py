@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import pty
+import re
 import secrets
 import select
 import signal
@@ -26,7 +27,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from oidc_mock import OidcMock  # noqa: E402
+from oidc_mock import OidcMock, follow_sign_in_link  # noqa: E402
 
 E2E_DIR = Path(__file__).parent
 
@@ -584,6 +585,40 @@ def text_of(result) -> str:
 
 
 # ---- a person at a terminal ------------------------------------------------------------------
+
+LINK = re.compile(r"(https?://\S+)")
+CODE = re.compile(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b")   # a user code as the service issues them
+
+
+class Person:
+    """A person at a terminal, to pass as run_in_terminal's `on_output`: reads stderr as it comes,
+    and once a sign-in link (and, for the device flow, its code) is on it, signs in with it once
+    (oidc_mock.follow_sign_in_link, recorded by the mock as via="terminal"), as they would in a
+    browser. `act=False`: only reads. Afterwards: `link`, `code` (None for PKCE), `result`,
+    `shown_at` (monotonic)."""
+
+    def __init__(self, mock, act: bool = True) -> None:
+        self.mock = mock
+        self.act = act
+        self.link: str | None = None
+        self.code: str | None = None
+        self.result: str | None = None
+        self.shown_at: float | None = None
+
+    def __call__(self, text: str, proc) -> None:
+        if self.link is not None:
+            return
+        links = [l for l in LINK.findall(text) if "/authorize?" in l or "device.sso." in l]
+        code = CODE.search(text)
+        if not links:
+            return
+        link = links[-1]
+        if "/authorize?" not in link and code is None:
+            return  # the device flow's code is still to come
+        self.link, self.code, self.shown_at = link, code.group(1) if code else None, time.monotonic()
+        if self.act:
+            self.result = follow_sign_in_link(link, self.mock.url, code=self.code, via="terminal")
+
 
 def run_in_terminal(lab: Lab, *args: str, timeout: float = 90, env: dict | None = None,
                     on_output=None) -> tuple[int, str, str]:

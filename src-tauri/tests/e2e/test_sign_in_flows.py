@@ -17,7 +17,6 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import signal
 import subprocess
 import threading
@@ -28,12 +27,10 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 
-from conftest import (SCOPES, START_URL, is_error, mcp_session, run_async, run_in_terminal,
-                      structured)
+from conftest import (CODE, SCOPES, START_URL, Person, is_error, mcp_session, run_async,
+                      run_in_terminal, structured)
 from oidc_mock import follow_sign_in_link
 
-LINK = re.compile(r"(https?://\S+)")
-CODE = re.compile(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b")
 # Variables the opener may get (the app's OPENER_ENV, plus the PATH it sets).
 OPENER_ENV = {"HOME", "USER", "LANG", "LC_ALL", "DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY",
               "XDG_RUNTIME_DIR", "XDG_CURRENT_DESKTOP", "DBUS_SESSION_BUS_ADDRESS", "PATH"}
@@ -44,33 +41,6 @@ SIGN_IN_DEADLINE = 90  # generous: a busy 2-core box, and 2.36.7 starts slowly (
 def a_person_approves(mock):
     """Device codes are granted only once approved (never by the mock by itself)."""
     mock.configure(require_approval=True, pending_polls=0)
-
-
-class Person:
-    """A person at the terminal: reads stderr as it comes, and once a sign-in link (and, for the
-    device flow, a code) is on it, signs in with it once, as they would in a browser."""
-
-    def __init__(self, mock, act: bool = True) -> None:
-        self.mock = mock
-        self.act = act
-        self.link: str | None = None
-        self.code: str | None = None
-        self.result: str | None = None
-        self.shown_at: float | None = None
-
-    def __call__(self, text: str, proc) -> None:
-        if self.link is not None:
-            return
-        links = [l for l in LINK.findall(text) if "/authorize?" in l or "device.sso." in l]
-        code = CODE.search(text)
-        if not links:
-            return
-        link = links[-1]
-        if "/authorize?" not in link and code is None:
-            return  # the device flow's code is still to come
-        self.link, self.code, self.shown_at = link, code.group(1) if code else None, time.monotonic()
-        if self.act:
-            self.result = follow_sign_in_link(link, self.mock.url, code=self.code, via="terminal")
 
 
 def sign_in_processes(lab) -> list[tuple[int, str]]:
