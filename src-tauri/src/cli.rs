@@ -152,6 +152,7 @@ pub async fn refresh(mut ctx: Context, args: RefreshArgs) -> anyhow::Result<bool
     // The person at the terminal gets the sign-in link (stdout stays the reply).
     if std::io::stderr().is_terminal() {
         options.login.on_prompt = Some(terminal_prompt());
+        options.login.on_code = Some(terminal_code());
     }
     // Said right before it happens (and only if it does): the current session is lost.
     options.on_sign_out = Some(Arc::new(|| {
@@ -244,6 +245,11 @@ fn terminal_prompt() -> core::login::PromptSink {
             eprintln!(
                 "aws-sso-tray: the sign-in page is open in your browser; finish the sign-in there."
             );
+        } else if p.needs_code {
+            eprintln!(
+                "aws-sso-tray: to sign in, open this link in a browser (any device):\n  {}\nThen paste the code the browser shows at the end, and press Enter:",
+                sanitize_label(&p.url)
+            );
         } else if p.code.is_empty() {
             eprintln!(
                 "aws-sso-tray: to sign in, open this link in a browser on this machine:\n  {}",
@@ -259,6 +265,29 @@ fn terminal_prompt() -> core::login::PromptSink {
     })
 }
 
+/// The code a remote console sign-in ends with, typed or pasted by the person at the terminal:
+/// a line from stdin when it is a terminal, else from the controlling terminal.
+fn terminal_code() -> core::login::CodeSource {
+    Arc::new(|| {
+        Box::pin(async {
+            tokio::task::spawn_blocking(|| {
+                use std::io::BufRead;
+                let mut line = String::new();
+                let read = if std::io::stdin().is_terminal() {
+                    std::io::stdin().lock().read_line(&mut line)
+                } else {
+                    std::fs::File::open("/dev/tty")
+                        .and_then(|tty| std::io::BufReader::new(tty).read_line(&mut line))
+                };
+                read.ok().filter(|n| *n > 0).map(|_| line)
+            })
+            .await
+            .ok()
+            .flatten()
+        })
+    })
+}
+
 /// `aws-sso-tray ensure`. Returns the exit code.
 pub async fn ensure(mut ctx: Context, args: EnsureArgs) -> anyhow::Result<u8> {
     if let Some(secs) = args.timeout {
@@ -269,6 +298,7 @@ pub async fn ensure(mut ctx: Context, args: EnsureArgs) -> anyhow::Result<u8> {
     // awsAuthRefresh): the sign-in link goes to stderr.
     let mut options = core::refresh::RefreshOptions::default();
     options.login.on_prompt = Some(terminal_prompt());
+    options.login.on_code = Some(terminal_code());
     let result = core::refresh::ensure(
         &ctx,
         args.target.profile.as_deref(),
@@ -442,6 +472,7 @@ fn expiry_text(p: Option<&core::inventory::Profile>, now: OffsetDateTime) -> Str
     let Some(token) = p.token else {
         return match p.kind {
             core::aws_config::ProfileKind::NotInConfig => "profile not in config".into(),
+            core::aws_config::ProfileKind::Login => "console sign-in".into(),
             _ => "not SSO".into(),
         };
     };

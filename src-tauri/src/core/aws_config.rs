@@ -55,6 +55,9 @@ pub enum ProfileKind {
     LegacySso,
     /// `role_arn` + `source_profile` leading to an SSO profile, whose token it depends on.
     Chained,
+    /// `login_session = ARN`: a console sign-in session of `aws login` (AWS CLI 2.32 and later),
+    /// directly or at the end of a role chain. Its token is in `~/.aws/login/cache`.
+    Login,
     /// Static keys, `credential_process`, or a role chain that ends somewhere other than SSO.
     NotSso,
     /// Named by an MCP server but not defined in the config.
@@ -73,6 +76,8 @@ pub struct ProfileInfo {
     pub region: Option<String>,
     pub account_id: Option<String>,
     pub role_name: Option<String>,
+    /// For a console sign-in profile: the login session (an ARN) its token is cached under.
+    pub login_session: Option<String>,
 }
 
 impl ProfileInfo {
@@ -85,6 +90,13 @@ impl ProfileInfo {
             ProfileKind::LegacySso | ProfileKind::Chained => self.start_url.as_deref(),
             _ => None,
         }
+    }
+
+    /// Whether a cached refresh token renews this profile's token without a sign-in: botocore
+    /// renews only sso-session tokens (a legacy one always needs `aws sso login`), and the AWS
+    /// CLI and SDKs renew a console sign-in's credentials themselves.
+    pub fn renewable(&self) -> bool {
+        self.sso_session.is_some() || self.kind == ProfileKind::Login
     }
 
     /// True when an `aws sso login` can renew this profile's token.
@@ -293,7 +305,12 @@ impl AwsConfig {
             if let Some(root) = self.sso_info(source, next) {
                 return ProfileInfo {
                     name: name.to_owned(),
-                    kind: ProfileKind::Chained,
+                    // A chain over a console sign-in is renewed by signing in its source.
+                    kind: if root.kind == ProfileKind::Login {
+                        ProfileKind::Login
+                    } else {
+                        ProfileKind::Chained
+                    },
                     source_profile: Some(source.clone()),
                     account_id: section
                         .get("role_arn")
@@ -328,13 +345,20 @@ impl AwsConfig {
                 .cloned(),
             account_id: s.get("sso_account_id").cloned(),
             role_name: s.get("sso_role_name").cloned(),
+            login_session: None,
         };
         if let Some(session) = s.get("sso_session") {
             Some(common(ProfileKind::SsoSession, self.sessions.get(session)))
         } else if s.contains_key("sso_start_url") {
             Some(common(ProfileKind::LegacySso, None))
         } else {
-            None
+            let session = s.get("login_session").filter(|v| !v.trim().is_empty())?;
+            Some(ProfileInfo {
+                region: s.get("region").cloned(),
+                account_id: arn_account(session),
+                login_session: Some(session.clone()),
+                ..common(ProfileKind::Login, None)
+            })
         }
     }
 }
@@ -350,6 +374,7 @@ impl ProfileInfo {
             region: None,
             account_id: None,
             role_name: None,
+            login_session: None,
         }
     }
 }
@@ -463,6 +488,32 @@ source_profile = loop2
 role_arn = arn:aws:iam::1:role/x
 source_profile = loop1
 ";
+
+    #[test]
+    fn console_sign_in_profiles_and_chains_over_them() {
+        let (c, d) = parse(
+            "[profile console]\nlogin_session = arn:aws:sts::123456789012:assumed-role/Admin/alice\nregion = eu-west-1\n\
+             [profile deploy]\nrole_arn = arn:aws:iam::999999999999:role/Deploy\nsource_profile = console\n\
+             [profile blank]\nlogin_session =\n",
+        );
+        assert!(d.is_empty(), "{d:?}");
+        let console = c.profile("console");
+        assert_eq!(console.kind, ProfileKind::Login);
+        assert_eq!(
+            console.login_session.as_deref(),
+            Some("arn:aws:sts::123456789012:assumed-role/Admin/alice")
+        );
+        assert_eq!(console.account_id.as_deref(), Some("123456789012"));
+        assert_eq!(console.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(console.cache_key(), None, "not an SSO token");
+        assert!(!console.is_sso());
+        let deploy = c.profile("deploy");
+        assert_eq!(deploy.kind, ProfileKind::Login);
+        assert_eq!(deploy.source_profile.as_deref(), Some("console"));
+        assert_eq!(deploy.login_session, console.login_session);
+        assert_eq!(deploy.account_id.as_deref(), Some("999999999999"));
+        assert_eq!(c.profile("blank").kind, ProfileKind::NotSso);
+    }
 
     #[test]
     fn reads_sessions_legacy_and_quoted_names() {

@@ -91,6 +91,15 @@ pub enum Error {
         /// The CLI's last error line, when it holds no device code or URL.
         detail: Option<String>,
     },
+    /// A sign-in needs the user, but no browser opened here and the caller could not show the link.
+    #[error("the sign-in must be finished by the user, and there was no way to show it here (no browser opened); {finish}")]
+    SignInNotShown {
+        /// Where the user can finish it instead.
+        finish: String,
+    },
+    /// The user declined to open the sign-in link the client showed them.
+    #[error("the user declined the sign-in; the login was stopped")]
+    SignInDeclined,
     /// The user did not finish the sign-in in time.
     #[error("the sign-in was not completed within {} s; the login was stopped", .0.as_secs())]
     LoginTimedOut(Duration),

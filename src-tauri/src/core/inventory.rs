@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use crate::core::aws_config::{AwsConfig, ProfileInfo, ProfileKind};
 use crate::core::clients::{self, McpServer, ProfileSource, Scope};
+use crate::core::login_cache;
 use crate::core::paths::Paths;
 use crate::core::read::Diagnostic;
 use crate::core::session_log::SessionLog;
@@ -62,7 +63,9 @@ pub struct Profile {
     pub role_name: Option<String>,
     /// For a chained profile, the SSO profile whose token it depends on.
     pub source_profile: Option<String>,
-    /// `None` for profiles that do not use SSO.
+    /// For a console sign-in profile (`aws login`), its login session.
+    pub login_session: Option<String>,
+    /// `None` for profiles that do not use SSO or a console sign-in.
     pub token: Option<Token>,
 }
 
@@ -131,6 +134,18 @@ impl Inventory {
             .into_iter()
             .map(|name| {
                 let info = config.profile(name);
+                if let Some(session) = info.login_session.as_deref() {
+                    let token = *tokens.entry(format!("login:{session}")).or_insert_with(|| {
+                        login_cache::read_status(
+                            paths,
+                            session,
+                            now,
+                            settings.expiring_threshold(),
+                            &mut diagnostics,
+                        )
+                    });
+                    return Profile::new(info, Some(Token::from(token)));
+                }
                 let token = info.cache_key().map(|key| {
                     *tokens.entry(key.to_owned()).or_insert_with(|| {
                         let mut s = sso_cache::read_status(
@@ -140,8 +155,7 @@ impl Inventory {
                             settings.expiring_threshold(),
                             &mut diagnostics,
                         );
-                        // botocore renews only sso-session tokens; a legacy token always needs a login.
-                        s.refreshable &= info.sso_session.is_some();
+                        s.refreshable &= info.renewable();
                         s
                     })
                 });
@@ -194,8 +208,12 @@ impl Inventory {
 pub struct Session {
     /// What the token file is keyed by: the session name, or the start URL of legacy profiles.
     pub key: String,
-    /// The sso-session name; `None` for legacy profiles.
+    /// The sso-session name; `None` for legacy profiles and console sign-ins.
     pub sso_session: Option<String>,
+    /// The login session of a console sign-in (`aws login`); its token is renewed by the AWS CLI
+    /// and SDKs themselves, and a sign-in runs `aws login`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_session: Option<String>,
     pub start_url: Option<String>,
     pub region: Option<String>,
     pub token: Token,
@@ -215,6 +233,7 @@ impl Session {
         Session {
             key: name.to_owned(),
             sso_session: Some(name.to_owned()),
+            login_session: None,
             start_url: None,
             region: None,
             token,
@@ -239,8 +258,12 @@ impl Inventory {
     pub fn sessions(&self) -> Vec<Session> {
         let mut sessions: Vec<Session> = Vec::new();
         for p in &self.profiles {
-            let (Some(token), Some(key)) = (p.token, p.sso_session.clone().or(p.start_url.clone()))
-            else {
+            let key = p
+                .sso_session
+                .clone()
+                .or(p.start_url.clone())
+                .or(p.login_session.clone());
+            let (Some(token), Some(key)) = (p.token, key) else {
                 continue;
             };
             let servers = self
@@ -253,7 +276,7 @@ impl Inventory {
                 Some(s) => {
                     s.profiles.push(p.name.clone());
                     s.servers.extend(servers);
-                    if s.login_profile_is_chained && p.kind != ProfileKind::Chained {
+                    if s.login_profile_is_chained && p.source_profile.is_none() {
                         s.login_profile = p.name.clone();
                         s.login_profile_is_chained = false;
                     }
@@ -261,12 +284,13 @@ impl Inventory {
                 None => sessions.push(Session {
                     key,
                     sso_session: p.sso_session.clone(),
+                    login_session: p.login_session.clone(),
                     start_url: p.start_url.clone(),
                     region: p.region.clone(),
                     token,
                     profiles: vec![p.name.clone()],
                     login_profile: p.name.clone(),
-                    login_profile_is_chained: p.kind == ProfileKind::Chained,
+                    login_profile_is_chained: p.source_profile.is_some(),
                     servers: servers.collect(),
                 }),
             }
@@ -398,6 +422,7 @@ impl Profile {
             account_id: info.account_id,
             role_name: info.role_name,
             source_profile: info.source_profile,
+            login_session: info.login_session,
             token,
         }
     }

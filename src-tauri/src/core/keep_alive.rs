@@ -248,6 +248,7 @@ mod tests {
             account_id: None,
             role_name: None,
             source_profile: None,
+            login_session: None,
             token: Some(Token {
                 state: TokenState::Valid,
                 expires_at: Some(expires_at),

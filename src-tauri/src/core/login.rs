@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
 use crate::core::error::{Error, Result};
@@ -214,13 +214,29 @@ pub fn is_sign_in_link(url: &str, oidc_endpoint: Option<&str>) -> bool {
             | ["oidc" | "oidc-fips", _, "amazonaws", "com", "cn"]
             | [_, "awsapps", "com" | "cn"]
             | [_, "portal", _, "app", "aws"]
+            // AWS Sign-In, where `aws login` sends the user.
+            | ["signin", "aws", "amazon", "com"]
+            | [_, "signin", "aws", "amazon", "com"]
+            | [_, "signin", "amazonaws", "cn"]
+            | [_, "signin", "amazonaws-us-gov", "com"]
+            | [_, "oauth", "signin", "aws"]
+            | ["signin", _, "api", "aws"]
     )
+}
+
+/// [`is_sign_in_link`] against either endpoint this app was configured with.
+fn is_link_for(paths: &Paths, url: &str) -> bool {
+    is_sign_in_link(url, paths.oidc_endpoint.as_deref())
+        || paths
+            .signin_endpoint
+            .as_deref()
+            .is_some_and(|e| is_sign_in_link(url, Some(e)))
 }
 
 /// Opens a checked sign-in link with the fixed opener and a minimal environment. `Err` says why
 /// it was not opened (the caller then shows the link to the user instead).
 pub async fn open_sign_in(paths: &Paths, url: &str) -> std::result::Result<(), String> {
-    if !is_sign_in_link(url, paths.oidc_endpoint.as_deref()) {
+    if !is_link_for(paths, url) {
         return Err("the link is not on an AWS sign-in host".into());
     }
     let Some(opener) = &paths.opener else {
@@ -253,6 +269,20 @@ pub enum LoginTarget {
     Profile(String),
     /// `--sso-session NAME` (used for profiles that reach SSO through a role chain)
     Session(String),
+    /// `aws login --profile NAME`: a console sign-in session (AWS CLI 2.32 and later). Without a
+    /// region in the profile the CLI would ask for one on the terminal; `us-east-1`, its own
+    /// suggestion, is passed instead.
+    Console { profile: String, has_region: bool },
+}
+
+impl LoginTarget {
+    /// The profile or session name the CLI is given.
+    pub fn name(&self) -> &str {
+        match self {
+            LoginTarget::Profile(n) | LoginTarget::Session(n) => n,
+            LoginTarget::Console { profile, .. } => profile,
+        }
+    }
 }
 
 /// Where to send the user when the sign-in must be finished by hand: the CLI's verification URL
@@ -265,6 +295,9 @@ pub struct DevicePrompt {
     pub code: String,
     /// The link was opened in the user's browser; when not, the user must be shown it.
     pub opened: bool,
+    /// The sign-in ends with a code the browser shows, which the user pastes back
+    /// (`aws login --remote`); it goes to the login's [`LoginOptions::on_code`].
+    pub needs_code: bool,
 }
 
 impl std::fmt::Debug for DevicePrompt {
@@ -276,6 +309,14 @@ impl std::fmt::Debug for DevicePrompt {
 /// Receives the device prompt of a login.
 pub type PromptSink = Arc<dyn Fn(DevicePrompt) + Send + Sync>;
 
+/// Asks the user for the code the browser showed at the end of a remote console sign-in;
+/// `None` when they gave none.
+pub type CodeSource = Arc<
+    dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>> + Send>>
+        + Send
+        + Sync,
+>;
+
 /// How to run a login.
 #[derive(Clone)]
 pub struct LoginOptions {
@@ -285,6 +326,12 @@ pub struct LoginOptions {
     pub no_browser: bool,
     /// Called once with the link (and code, in the device flow) the CLI printed.
     pub on_prompt: Option<PromptSink>,
+    /// Stop at once, with [`Error::SignInNotShown`], when the link reached nobody: no browser
+    /// opened it and there is no `on_prompt`. For callers whose output no person reads (MCP).
+    pub stop_unseen: bool,
+    /// Where a pasted sign-in code comes from (`aws login --remote`); without one, such a sign-in
+    /// is not started.
+    pub on_code: Option<CodeSource>,
 }
 
 impl Default for LoginOptions {
@@ -293,6 +340,8 @@ impl Default for LoginOptions {
             timeout: Duration::from_secs(120),
             no_browser: false,
             on_prompt: None,
+            stop_unseen: false,
+            on_code: None,
         }
     }
 }
@@ -641,6 +690,34 @@ impl Cli {
     pub fn has_device_code_flag(&self) -> bool {
         self.version >= (2, 22, 0)
     }
+
+    /// `aws login`, console sign-in sessions (2.32 and later).
+    pub fn has_login_command(&self) -> bool {
+        self.version >= (2, 32, 0)
+    }
+}
+
+/// Ends a task when its owner goes (a wait for a pasted code must not outlive the login).
+struct AbortOnDrop(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+        }
+    }
+}
+
+/// A pasted sign-in code as the CLI takes it (base64 of `code=…&state=…`), or `None` for
+/// anything else: it becomes a line on the CLI's input, so it must be one short line.
+pub fn pasted_code(text: &str) -> Option<String> {
+    let code = text.trim();
+    let ok = !code.is_empty()
+        && code.len() <= 4096
+        && code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-' | '_'));
+    ok.then(|| code.to_owned())
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {
@@ -825,16 +902,53 @@ async fn run_login(
     let timeout = options.timeout;
     let (cli, cli_info) = (cli.path.as_path(), cli);
     let mut cmd = command(cli, paths);
-    // Always: the CLI must not start a browser itself (it would honour BROWSER); the link is
-    // checked and opened here, or handed to the user.
-    cmd.args(["sso", "login", "--no-browser"]);
-    // No browser on this machine: the PKCE flow's redirect to this machine's loopback could never
-    // arrive, so sign in with a code, on any device.
-    if !paths.has_browser && cli_info.has_device_code_flag() {
-        cmd.arg("--use-device-code");
+    // Whether the user pastes a code back (a console sign-in without a browser here).
+    let mut remote = false;
+    match target {
+        LoginTarget::Profile(_) | LoginTarget::Session(_) => {
+            // Always: the CLI must not start a browser itself (it would honour BROWSER); the
+            // link is checked and opened here, or handed to the user.
+            cmd.args(["sso", "login", "--no-browser"]);
+            // No browser on this machine: the PKCE flow's redirect to this machine's loopback
+            // could never arrive, so sign in with a code, on any device.
+            if !paths.has_browser && cli_info.has_device_code_flag() {
+                cmd.arg("--use-device-code");
+            }
+        }
+        LoginTarget::Console { has_region, .. } => {
+            if !cli_info.has_login_command() {
+                return Err(Error::LoginFailed {
+                    status: "not started".into(),
+                    detail: Some(format!(
+                        "`aws login` needs AWS CLI 2.32 or later; {} is {}.{}.{}",
+                        cli.display(),
+                        cli_info.version.0,
+                        cli_info.version.1,
+                        cli_info.version.2
+                    )),
+                });
+            }
+            // `aws login` has no --no-browser: the CLI's own attempt finds no browser in the
+            // allow-listed environment (no DISPLAY, no BROWSER), and the link is handled here.
+            cmd.arg("login");
+            remote = !paths.has_browser || options.no_browser;
+            if remote {
+                if options.on_code.is_none() {
+                    return Err(Error::SignInNotShown {
+                        finish: String::new(),
+                    });
+                }
+                cmd.arg("--remote").stdin(Stdio::piped());
+            }
+            if !has_region {
+                cmd.args(["--region", "us-east-1"]);
+            }
+        }
     }
     match target {
-        LoginTarget::Profile(p) => cmd.arg("--profile").arg(p),
+        LoginTarget::Profile(p) | LoginTarget::Console { profile: p, .. } => {
+            cmd.arg("--profile").arg(p)
+        }
         LoginTarget::Session(s) => cmd.arg("--sso-session").arg(s),
     };
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -848,12 +962,14 @@ async fn run_login(
     let mut stderr = tokio::spawn(drain(child.stderr.take(), Some(links)));
     let deadline = tokio::time::Instant::now() + timeout;
     let mut handled = false;
+    let mut stdin = child.stdin.take();
+    let mut pasted = AbortOnDrop(None);
     let status = loop {
         tokio::select! {
             status = child.wait() => break status.map_err(|e| Error::io(cli, e))?,
             Some(prompt) = found.recv(), if !handled => {
                 handled = true;
-                if !is_sign_in_link(&prompt.url, paths.oidc_endpoint.as_deref()) {
+                if !is_link_for(paths, &prompt.url) {
                     drop(group);
                     let _ = child.wait().await;
                     stdout.abort();
@@ -863,7 +979,25 @@ async fn run_login(
                         detail: Some("the AWS CLI printed a sign-in link outside the AWS sign-in hosts; it was not opened".into()),
                     });
                 }
-                hand_over(paths, prompt, options).await;
+                let prompt = DevicePrompt { needs_code: remote, ..prompt };
+                if let (true, Some(source), Some(mut pipe)) = (remote, options.on_code.clone(), stdin.take()) {
+                    // The code the user pastes goes to the CLI's prompt; none (or a malformed
+                    // one) closes its input and the CLI gives up.
+                    pasted.0 = Some(tokio::spawn(async move {
+                        if let Some(code) = source().await.and_then(|c| pasted_code(&c)) {
+                            let _ = pipe.write_all(format!("{code}\n").as_bytes()).await;
+                            let _ = pipe.flush().await;
+                        }
+                        drop(pipe);
+                    }));
+                }
+                if !hand_over(paths, prompt, options).await && options.stop_unseen {
+                    drop(group);
+                    let _ = child.wait().await;
+                    stdout.abort();
+                    stderr.abort();
+                    return Err(Error::SignInNotShown { finish: String::new() });
+                }
             }
             () = tokio::time::sleep_until(deadline) => {
                 drop(group); // ends the CLI and anything it started
@@ -896,16 +1030,21 @@ async fn run_login(
 
 /// Gives a checked sign-in link to the user: the browser opens it, unless the caller asked not
 /// to or there is no browser here, and the caller's sink always gets it (the tray's window). The
-/// link itself is never logged.
-async fn hand_over(paths: &Paths, mut prompt: DevicePrompt, options: &LoginOptions) {
+/// link itself is never logged. Returns whether it reached anyone: when not, waiting is pointless.
+async fn hand_over(paths: &Paths, mut prompt: DevicePrompt, options: &LoginOptions) -> bool {
     if !options.no_browser && paths.has_browser {
         match open_sign_in(paths, &prompt.url).await {
             Ok(()) => prompt.opened = true,
             Err(why) => tracing::warn!("the sign-in page could not be opened ({why})"),
         }
     }
-    if let Some(sink) = &options.on_prompt {
-        sink(prompt);
+    let opened = prompt.opened;
+    match &options.on_prompt {
+        Some(sink) => {
+            sink(prompt);
+            true
+        }
+        None => opened,
     }
 }
 
@@ -972,6 +1111,7 @@ impl PromptParser {
                 url: url.clone(),
                 code: String::new(),
                 opened: false,
+                needs_code: false,
             });
         }
         let code = self.code.clone()?;
@@ -980,11 +1120,14 @@ impl PromptParser {
             url,
             code,
             opened: false,
+            needs_code: false,
         })
     }
 
     fn line_done(&mut self, line: &str) {
-        if line.starts_with("https://") && !line.contains(char::is_whitespace) {
+        // `http` too: a configured loopback endpoint (checked with every other link later).
+        let link = line.starts_with("https://") || line.starts_with("http://");
+        if link && !line.contains(char::is_whitespace) {
             if line.contains("/authorize?") && self.authorize.is_none() {
                 self.authorize = Some(line.to_owned());
             } else if line.contains("user_code=") {
@@ -1196,6 +1339,49 @@ mod tests {
         assert!(!cli((2, 9, 19)).has_device_code_flag());
         assert!(cli((2, 22, 0)).has_device_code_flag());
         assert!(cli((2, 36, 7)).has_device_code_flag());
+        assert!(!cli((2, 31, 9)).has_login_command());
+        assert!(cli((2, 32, 0)).has_login_command());
+    }
+
+    #[test]
+    fn a_pasted_code_is_one_short_base64_line() {
+        assert_eq!(
+            pasted_code("  Y29kZT1hJnN0YXRlPWI=\n").as_deref(),
+            Some("Y29kZT1hJnN0YXRlPWI=")
+        );
+        assert_eq!(pasted_code("abc-_+/="), Some("abc-_+/=".into()));
+        for bad in ["", "  \n", "a b", "a\nb", "a;rm", "código"] {
+            assert_eq!(pasted_code(bad), None, "{bad:?}");
+        }
+        assert_eq!(pasted_code(&"A".repeat(4097)), None);
+    }
+
+    #[test]
+    fn aws_sign_in_hosts_of_aws_login_are_sign_in_links() {
+        for ok in [
+            "https://us-east-1.signin.aws.amazon.com/v1/authorize?client_id=x",
+            "https://signin.aws.amazon.com/v1/authorize?x",
+            "https://cn-north-1.signin.amazonaws.cn/v1/authorize?x",
+            "https://us-gov-west-1.signin.amazonaws-us-gov.com/v1/authorize?x",
+            "https://us-east-1.oauth.signin.aws/v1/authorize?x",
+            "https://signin.us-east-1.api.aws/v1/authorize?x",
+        ] {
+            assert!(is_sign_in_link(ok, None), "{ok}");
+        }
+        for bad in [
+            "https://signin.aws.amazon.com.evil.example/x",
+            "https://evil.amazon.com/v1/authorize",
+            "http://us-east-1.signin.aws.amazon.com/v1/authorize",
+            "https://a.b.signin.aws.amazon.com.cn/x",
+        ] {
+            assert!(!is_sign_in_link(bad, None), "{bad}");
+        }
+        // A loopback AWS_ENDPOINT_URL_SIGNIN (tests, private endpoints) counts too.
+        let mut paths = Paths::under(Path::new("/home/u"));
+        let link = "http://127.0.0.1:4567/v1/authorize?client_id=x";
+        assert!(!is_link_for(&paths, link));
+        paths.signin_endpoint = Some("http://127.0.0.1:4567".into());
+        assert!(is_link_for(&paths, link));
     }
 
     #[test]
@@ -1374,16 +1560,28 @@ mod tests {
             url: "https://device.sso.us-east-1.amazonaws.com/?user_code=ABCD-EFGH".into(),
             code: "ABCD-EFGH".into(),
             opened: false,
+            needs_code: false,
         };
-        hand_over(&paths, prompt(), &options).await; // no opener installed
+        assert!(hand_over(&paths, prompt(), &options).await); // no opener installed
         paths.opener = Some(opener);
-        hand_over(&paths, prompt(), &options).await;
+        assert!(hand_over(&paths, prompt(), &options).await);
         let asked_not_to = LoginOptions {
             no_browser: true,
             ..options.clone()
         };
-        hand_over(&paths, prompt(), &asked_not_to).await;
+        assert!(hand_over(&paths, prompt(), &asked_not_to).await);
         assert_eq!(*lock(&seen), [false, true, false]);
+        // Nobody to give it to: opened by the browser counts, not opened does not.
+        let nobody = LoginOptions {
+            on_prompt: None,
+            ..options.clone()
+        };
+        assert!(hand_over(&paths, prompt(), &nobody).await);
+        let nobody_and_no_browser = LoginOptions {
+            no_browser: true,
+            ..nobody
+        };
+        assert!(!hand_over(&paths, prompt(), &nobody_and_no_browser).await);
     }
 
     /// A fake CLI whose `sso login` notes each run in `runs` and then runs `login`.
@@ -1412,7 +1610,31 @@ mod tests {
             timeout: Duration::from_secs(timeout_secs),
             no_browser: true,
             on_prompt: None,
+            stop_unseen: false,
+            on_code: None,
         }
+    }
+
+    #[tokio::test]
+    async fn a_link_nobody_can_see_stops_the_login_at_once_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let (paths, ran) = counting_cli(
+            dir.path(),
+            "printf 'Browser will not be automatically opened.\\nPlease visit the following URL:\\n\\nhttps://device.sso.us-east-1.amazonaws.com/\\n\\nThen enter the code:\\n\\nWXYZ-1234\\n'\nexec sleep 30",
+        );
+        let runner = Arc::new(LoginRunner::default());
+        let token = dir.path().join("token.json");
+        let target = LoginTarget::Session("s".into());
+        let options = LoginOptions {
+            stop_unseen: true,
+            ..quick(25)
+        };
+        let err = runner
+            .login(&paths, "s", &target, &token, || false, &options)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::SignInNotShown { .. }), "{err}");
+        assert_eq!(runs(&ran).len(), 1);
     }
 
     /// One login of session `key` (its token at `token`), as a task.

@@ -14,6 +14,7 @@ pub mod inventory;
 pub mod keep_alive;
 pub mod label;
 pub mod login;
+pub mod login_cache;
 pub mod paths;
 pub mod permissions;
 pub mod read;
@@ -23,6 +24,7 @@ pub mod settings;
 pub mod sign_out;
 pub mod silent_refresh;
 pub mod sso_cache;
+pub mod tray_presence;
 
 pub use error::{Error, Result};
 pub use inventory::Inventory;
@@ -32,8 +34,8 @@ pub use settings::Settings;
 
 use login::LoginRunner;
 
-/// Log targets of the AWS SDK and the HTTP stack under it that log request and response bodies
-/// (tokens, client secrets) at debug and trace. Fronts cap them at `warn`.
+/// Log targets that log request and response bodies (tokens, client secrets, sign-in links) at
+/// debug and trace: the AWS SDK, the HTTP stack under it, and the MCP SDK. Fronts cap them at `warn`.
 pub const SECRET_BEARING_LOG_TARGETS: &[&str] = &[
     "aws_smithy_runtime",
     "aws_smithy_runtime_api",
@@ -49,6 +51,9 @@ pub const SECRET_BEARING_LOG_TARGETS: &[&str] = &[
     "hyper_util",
     "h2",
     "rustls",
+    // rmcp logs whole messages at debug and trace, and the sign-in link goes to the client's user
+    // in one (URL-mode elicitation).
+    "rmcp",
 ];
 
 /// Whether an event of `target` at `level` may be logged: the targets above only at `warn` and

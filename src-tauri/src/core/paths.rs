@@ -37,6 +37,11 @@ pub struct Paths {
     pub oidc_endpoint: Option<String>,
     /// SSO portal endpoint override (`AWS_ENDPOINT_URL_SSO`), for sign-out.
     pub sso_endpoint: Option<String>,
+    /// AWS Sign-In endpoint override (`AWS_ENDPOINT_URL_SIGNIN`): links of `aws login` on it are
+    /// sign-in links too.
+    pub signin_endpoint: Option<String>,
+    /// `AWS_LOGIN_CACHE_DIRECTORY`, as set.
+    pub login_cache_override: Option<String>,
 }
 
 impl Paths {
@@ -110,6 +115,12 @@ impl Paths {
             sso_endpoint: std::env::var("AWS_ENDPOINT_URL_SSO")
                 .ok()
                 .filter(|v| !v.trim().is_empty()),
+            signin_endpoint: std::env::var("AWS_ENDPOINT_URL_SIGNIN")
+                .ok()
+                .filter(|v| !v.trim().is_empty()),
+            login_cache_override: std::env::var("AWS_LOGIN_CACHE_DIRECTORY")
+                .ok()
+                .filter(|v| !v.trim().is_empty()),
             home,
         }
     }
@@ -131,12 +142,26 @@ impl Paths {
             has_browser: false,
             oidc_endpoint: None,
             sso_endpoint: None,
+            signin_endpoint: None,
+            login_cache_override: None,
         }
     }
 
     /// `~/.aws/sso/cache`.
     pub fn sso_cache_dir(&self) -> PathBuf {
         self.home.join(".aws").join("sso").join("cache")
+    }
+
+    /// Where `aws login` caches its tokens: `AWS_LOGIN_CACHE_DIRECTORY` (as the CLI reads it, `~`
+    /// expanded), else `~/.aws/login/cache`.
+    pub fn login_cache_dir(&self) -> PathBuf {
+        match self.login_cache_override.as_deref() {
+            Some(dir) => match dir.strip_prefix("~/") {
+                Some(rest) => self.home.join(rest),
+                None => PathBuf::from(dir),
+            },
+            None => self.home.join(".aws").join("login").join("cache"),
+        }
     }
 
     /// This app's settings file, shared by every front.

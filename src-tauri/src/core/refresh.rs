@@ -11,6 +11,7 @@ use crate::core::clients;
 use crate::core::error::{Error, Result};
 use crate::core::inventory::Server;
 use crate::core::login::{LoginOptions, LoginOutcome, LoginTarget};
+use crate::core::login_cache;
 use crate::core::session_log::SessionLog;
 use crate::core::silent_refresh;
 use crate::core::sso_cache::{self, TokenState};
@@ -252,13 +253,23 @@ pub async fn ensure(
         let name = name.clone();
         blocking(ctx, move |ctx| {
             let plan = plan(&ctx, &name)?;
-            let status = sso_cache::read_status(
-                &ctx.paths.sso_cache_dir(),
-                &plan.key,
-                now(),
-                ctx.settings.expiring_threshold(),
-                &mut Vec::new(),
-            );
+            let threshold = ctx.settings.expiring_threshold();
+            let mut status = if plan.info.kind == ProfileKind::Login {
+                login_cache::read_status(&ctx.paths, &plan.key, now(), threshold, &mut Vec::new())
+            } else {
+                sso_cache::read_status(
+                    &ctx.paths.sso_cache_dir(),
+                    &plan.key,
+                    now(),
+                    threshold,
+                    &mut Vec::new(),
+                )
+            };
+            // A console session's short-lived credentials are renewed by the AWS CLI and SDKs
+            // themselves, on use, while its refresh token lasts.
+            if plan.info.kind == ProfileKind::Login && status.refreshable {
+                status.state = TokenState::Valid;
+            }
             let length = ctx.settings.session_length(&plan.key);
             let end = SessionLog::load(&ctx.paths).end_of(&plan.key, length);
             Ok((plan, status, end))
@@ -268,8 +279,7 @@ pub async fn ensure(
     if let (TokenState::Valid, Some(expires_at), false) =
         (status.state, status.expires_at, options.fresh)
     {
-        // botocore renews only sso-session tokens: a legacy one always needs a sign-in.
-        let refreshable = status.refreshable && plan.info.sso_session.is_some();
+        let refreshable = status.refreshable && plan.info.renewable();
         let (session_ends_at, estimated) = match (refreshable, end) {
             (false, _) => (Some(expires_at), false),
             (true, Some(end)) => (Some(end.at), end.estimated),
@@ -348,6 +358,17 @@ fn plan(ctx: &Context, name: &str) -> Result<Plan> {
             })
         }
         ProfileKind::SsoSession | ProfileKind::LegacySso => LoginTarget::Profile(name.to_owned()),
+        // A chain over a console sign-in signs in its source profile, which holds the session.
+        ProfileKind::Login => LoginTarget::Console {
+            profile: info
+                .source_profile
+                .clone()
+                .unwrap_or_else(|| name.to_owned()),
+            has_region: config
+                .profile(info.source_profile.as_deref().unwrap_or(name))
+                .region
+                .is_some(),
+        },
         // `aws sso login --profile <chained>` fails; log in the session (or the legacy source) instead.
         ProfileKind::Chained => match (&info.sso_session, &info.source_profile) {
             (Some(s), _) if config.has_session(s) => LoginTarget::Session(s.clone()),
@@ -359,11 +380,10 @@ fn plan(ctx: &Context, name: &str) -> Result<Plan> {
             }
         },
     };
-    match &target {
-        LoginTarget::Profile(p) | LoginTarget::Session(p) => aws_config::validate_name(p)?,
-    }
+    aws_config::validate_name(target.name())?;
     let key = info
         .cache_key()
+        .or(info.login_session.as_deref())
         .ok_or_else(|| Error::NotSso {
             name: name.to_owned(),
         })?
@@ -382,6 +402,9 @@ async fn refresh_profile(
     };
     let key = key.as_str();
     tracing::trace!(profile = %crate::core::error::shown(name), kind = ?info.kind, "refresh planned");
+    if info.kind == ProfileKind::Login {
+        return console_sign_in(ctx, name, &target, key, options).await;
+    }
     let cache_dir = ctx.paths.sso_cache_dir();
     let token_file = sso_cache::token_path(&cache_dir, key);
     let threshold = ctx.settings.expiring_threshold();
@@ -443,6 +466,12 @@ async fn refresh_profile(
                 timeout: ctx.settings.login_timeout(),
                 ..options.login.clone()
             };
+            let finish = |e: Error| match e {
+                Error::SignInNotShown { .. } => Error::SignInNotShown {
+                    finish: where_to_finish(ctx, "--profile", name),
+                },
+                e => e,
+            };
             let outcome = if options.fresh {
                 // The sign-out runs under the session's locks, once the login is sure to start;
                 // nobody else's sign-in counts as this one.
@@ -463,7 +492,8 @@ async fn refresh_profile(
                             Ok(())
                         },
                     )
-                    .await?
+                    .await
+                    .map_err(finish)?
             } else {
                 ctx.logins
                     .login(
@@ -474,7 +504,8 @@ async fn refresh_profile(
                         is_fresh,
                         &login_options,
                     )
-                    .await?
+                    .await
+                    .map_err(finish)?
             };
             (outcome, Method::Browser)
         }
@@ -517,8 +548,7 @@ async fn refresh_profile(
         .await?
     };
     // Without a refresh token, the token's own expiry is when a sign-in is needed.
-    // botocore renews only sso-session tokens: a legacy one always needs a sign-in.
-    let refreshable = status.refreshable && info.sso_session.is_some();
+    let refreshable = status.refreshable && info.renewable();
     let (session_ends_at, session_ends_at_estimated) = match (refreshable, end) {
         (false, _) => (Some(expires_at), false),
         (true, Some(end)) => (Some(end.at), end.estimated),
@@ -561,6 +591,86 @@ async fn refresh_profile(
         method: Some(method),
         session_ends_at: session_ends_at.map(sso_cache::format_time),
         session_ends_at_estimated,
+        message,
+        config_path: None,
+        profiles: Vec::new(),
+    })
+}
+
+/// Refreshes a console sign-in profile (`aws login`). The AWS CLI and SDKs renew its credentials
+/// with the refresh token themselves, so a refresh asked for here is always a sign-in.
+async fn console_sign_in(
+    ctx: &Arc<Context>,
+    name: &str,
+    target: &LoginTarget,
+    key: &str,
+    options: RefreshOptions,
+) -> Result<RefreshReply> {
+    if options.silent_only {
+        return Err(Error::SilentRefreshUnavailable {
+            session: key.to_owned(),
+            reason: "a console sign-in session is renewed by the AWS CLI and SDKs themselves"
+                .into(),
+        });
+    }
+    let token_file = login_cache::token_path(&ctx.paths, key);
+    let threshold = ctx.settings.expiring_threshold();
+    let read = {
+        let (paths, key) = (ctx.paths.clone(), key.to_owned());
+        move || login_cache::read_status(&paths, &key, now(), threshold, &mut Vec::new())
+    };
+    let login_options = LoginOptions {
+        timeout: ctx.settings.login_timeout(),
+        ..options.login.clone()
+    };
+    let outcome = ctx
+        .logins
+        .login(
+            &ctx.paths,
+            key,
+            target,
+            &token_file,
+            || read().state < TokenState::Expired,
+            &login_options,
+        )
+        .await
+        .map_err(|e| match e {
+            Error::SignInNotShown { .. } => Error::SignInNotShown {
+                finish: where_to_finish(ctx, "--profile", name),
+            },
+            e => e,
+        })?;
+    let status = blocking(ctx, move |_| Ok(read())).await?;
+    let expires = match status.expires_at {
+        Some(t) if status.state < TokenState::Expired => sso_cache::format_time(t),
+        _ => {
+            return Err(Error::NoFreshToken {
+                session: key.to_owned(),
+            })
+        }
+    };
+    let what = format!(
+        "console sign-in session {} (profile {})",
+        crate::core::error::shown(key),
+        crate::core::error::shown(name)
+    );
+    let message = match outcome {
+        LoginOutcome::LoggedIn => format!(
+            "Signed in again to the {what} through the browser; its credentials are valid until {expires} and the AWS CLI and SDKs renew them while the sign-in lasts. Retry the failed AWS call."
+        ),
+        LoginOutcome::Shared => format!(
+            "The {what} was just signed in by another caller; its credentials are valid until {expires}. Retry the failed AWS call."
+        ),
+    };
+    Ok(RefreshReply {
+        success: true,
+        profile: Some(name.to_owned()),
+        profile_source: None,
+        sso_session: None,
+        expires_at: Some(expires),
+        method: Some(Method::Browser),
+        session_ends_at: None,
+        session_ends_at_estimated: false,
         message,
         config_path: None,
         profiles: Vec::new(),
@@ -689,10 +799,53 @@ pub fn profile_of_server(ctx: &Context, name: &str) -> Result<ServerProfiles> {
     }
 }
 
+/// Where the user can finish a sign-in that could not be shown to them: the tray's window when a
+/// tray runs, and always a terminal, where `refresh` shows the link and code.
+fn where_to_finish(ctx: &Context, flag: &str, name: &str) -> String {
+    let quoted = match shlex::try_quote(name) {
+        Ok(q) if name.chars().count() <= 80 && !name.contains(char::is_control) => q.into_owned(),
+        _ => "NAME".to_owned(),
+    };
+    let terminal = format!(
+        "running `aws-sso-tray refresh {flag} {quoted}` in a terminal, which shows a link and code to sign in on any device"
+    );
+    if crate::core::tray_presence::tray_running(&ctx.paths) {
+        format!("ask the user to sign in from aws-sso-tray's window (open it from the tray icon; the session shows Sign in), or by {terminal}")
+    } else {
+        format!("ask the user to finish it by {terminal}")
+    }
+}
+
+/// The reply for a refresh a front stopped while its sign-in ran: the user declined the link, or
+/// the front could not show it. Named as the caller named it.
+pub fn stopped(
+    ctx: &Context,
+    profile: Option<&str>,
+    server: Option<&str>,
+    e: Error,
+) -> RefreshReply {
+    let e = match (e, profile, server) {
+        (Error::SignInNotShown { .. }, Some(name), _) => Error::SignInNotShown {
+            finish: where_to_finish(ctx, "--profile", name),
+        },
+        (Error::SignInNotShown { .. }, None, Some(name)) => Error::SignInNotShown {
+            finish: where_to_finish(ctx, "--server", name),
+        },
+        (e, _, _) => e,
+    };
+    failure(profile, None, &e)
+}
+
 fn failure(profile: Option<&str>, origin: Option<ProfileOrigin>, e: &Error) -> RefreshReply {
     let advice = match e {
-        Error::LoginTimedOut(_) => " Ask the user to run the refresh again and finish the sign-in in the browser window that opens.",
-        Error::LoginFailed { .. } | Error::NoFreshToken { .. } => " Tell the user; do not retry automatically.",
+        Error::LoginTimedOut(_) => {
+            " Ask the user to run the refresh again and finish the sign-in when asked."
+        }
+        Error::SignInNotShown { .. } => " Retry once the user says they have signed in.",
+        Error::SignInDeclined => " Do not retry unless the user asks.",
+        Error::LoginFailed { .. } | Error::NoFreshToken { .. } => {
+            " Tell the user; do not retry automatically."
+        }
         Error::SilentRefreshUnavailable { .. } | Error::SilentRefreshFailed { .. } => {
             " Run the refresh without --silent-only to sign in through the browser."
         }

@@ -195,7 +195,9 @@ fn expiry_problem(raw: &str) -> &'static str {
 
 /// A string field as text; any other JSON value as absent. Taken raw first, so a number out of
 /// f64's range (which `deserialize_any` refuses) is skipped like any other non-text value.
-fn text<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Cow<'de, str>>, D::Error> {
+pub(crate) fn text<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Cow<'de, str>>, D::Error> {
     let raw = <&'de RawValue>::deserialize(d)?.get();
     if !raw.starts_with('"') {
         return Ok(None);

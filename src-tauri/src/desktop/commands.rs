@@ -34,9 +34,12 @@ type Result<T> = std::result::Result<T, CommandError>;
 
 /// A sign-in the user has to finish by hand.
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Prompt {
     url: String,
     code: String,
+    /// The sign-in ends with a code the browser shows, pasted into the window.
+    needs_code: bool,
 }
 
 /// Everything the window shows. No token, secret or client registration is in it.
@@ -69,6 +72,7 @@ pub(crate) fn get_view(state: State<'_, AppState>) -> View {
                     Prompt {
                         url: p.url,
                         code: p.code,
+                        needs_code: p.needs_code,
                     },
                 )
             })
@@ -98,6 +102,25 @@ fn start_refresh(app: &AppHandle, key: String, fresh: bool) -> Result<()> {
         ));
     }
     super::start_refresh(app, key, fresh);
+    Ok(())
+}
+
+/// Gives the code the browser showed at the end of a console sign-in (`aws login --remote`) to
+/// session `key`'s waiting sign-in.
+#[tauri::command]
+pub(crate) fn submit_sign_in_code(
+    state: State<'_, AppState>,
+    key: String,
+    code: String,
+) -> Result<()> {
+    let code = crate::core::login::pasted_code(&code).ok_or_else(|| {
+        CommandError::Desktop("that is not a sign-in code: paste the code the browser shows".into())
+    })?;
+    if !state.give_code(&key, code) {
+        return Err(CommandError::NotFound(
+            "no sign-in is waiting for a code".into(),
+        ));
+    }
     Ok(())
 }
 

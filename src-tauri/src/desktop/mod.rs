@@ -33,6 +33,8 @@ pub fn local_offset() -> UtcOffset {
 /// Runs the tray until the user quits. `show` opens the window at start.
 pub fn run(ctx: Context, show: bool) -> anyhow::Result<()> {
     let _ = LOCAL_OFFSET.set(UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC));
+    // Held until the process ends: MCP servers and the CLI send users to this window.
+    let _presence = crate::core::tray_presence::TrayPresence::hold(&ctx.paths);
     let app = tauri::Builder::default()
         // First: a second start hands its arguments to this instance and exits.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
@@ -48,6 +50,7 @@ pub fn run(ctx: Context, show: bool) -> anyhow::Result<()> {
             commands::get_view,
             commands::refresh_session,
             commands::fresh_session,
+            commands::submit_sign_in_code,
             commands::open_config,
             commands::open_portal,
             commands::save_settings,
@@ -176,6 +179,13 @@ pub fn start_refresh(app: &AppHandle, key: String, fresh: bool) {
             login: LoginOptions {
                 no_browser,
                 on_prompt: Some(sink),
+                on_code: Some({
+                    let (app, key) = (app.clone(), key.clone());
+                    Arc::new(move || {
+                        let waiting = app.state::<AppState>().expect_code(&key);
+                        Box::pin(async move { waiting.await.ok() })
+                    })
+                }),
                 ..LoginOptions::default()
             },
             // The window asked before this started.

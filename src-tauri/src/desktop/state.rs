@@ -19,6 +19,8 @@ pub struct AppState {
     refreshing: Mutex<HashSet<String>>,
     /// Sign-in prompts to show in the window while a login without browser waits for the user.
     prompts: Mutex<HashMap<String, DevicePrompt>>,
+    /// Sign-ins waiting for the code the user pastes into the window (`aws login --remote`).
+    codes: Mutex<HashMap<String, tokio::sync::oneshot::Sender<String>>>,
     /// Wakes the update loop: files changed, a refresh ended, settings were saved.
     pub changed: Notify,
     pub notifier: Notifier,
@@ -48,6 +50,7 @@ impl AppState {
             ctx: RwLock::new(Arc::new(ctx)),
             refreshing: Mutex::default(),
             prompts: Mutex::default(),
+            codes: Mutex::default(),
             changed: Notify::new(),
             notifier,
         }
@@ -79,6 +82,21 @@ impl AppState {
     pub fn end_refresh(&self, key: &str) {
         lock(&self.refreshing).remove(key);
         lock(&self.prompts).remove(key);
+        lock(&self.codes).remove(key);
+    }
+
+    /// Waits for the code the user pastes into the window for session `key`'s sign-in.
+    pub fn expect_code(&self, key: &str) -> tokio::sync::oneshot::Receiver<String> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        lock(&self.codes).insert(key.to_owned(), tx);
+        rx
+    }
+
+    /// Hands a pasted code to session `key`'s sign-in; false when none waits for one.
+    pub fn give_code(&self, key: &str, code: String) -> bool {
+        lock(&self.codes)
+            .remove(key)
+            .is_some_and(|tx| tx.send(code).is_ok())
     }
 
     pub fn refreshing(&self) -> HashSet<String> {

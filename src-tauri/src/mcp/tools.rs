@@ -1,16 +1,30 @@
 //! The MCP tools: thin mappings from tool arguments to core calls and back.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
-use rmcp::model::{CallToolResult, Implementation, ServerCapabilities, ServerConfig};
-use rmcp::service::RequestContext;
+use rmcp::model::{
+    CallToolResult, ElicitationAction, Implementation, ProgressNotificationParam,
+    ServerCapabilities, ServerConfig,
+};
+use rmcp::service::{ElicitationError, ElicitationMode, Peer, RequestContext};
 use rmcp::{tool, tool_handler, tool_router, ErrorData as McpError, RoleServer, ServerHandler};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::core::error::shown;
-use crate::core::{self, Context};
+use crate::core::login::DevicePrompt;
+use crate::core::{self, Context, Error};
+
+/// What the client shows the user beside the sign-in link (URL-mode elicitation). The link itself
+/// goes only there: never into a reply, a progress message or a log line.
+const SIGN_IN_MESSAGE: &str = "Sign in to AWS IAM Identity Center to renew the AWS session your \
+agent's tools use. The page may ask you to confirm a code; it is filled in. The agent continues \
+when the sign-in is done.";
+/// How often a waiting refresh reports progress to a client that asked for it.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 /// Arguments of `refresh_aws_sso_token`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -89,19 +103,68 @@ impl AwsSsoServer {
             server = server.as_deref().map(shown),
             "refresh_aws_sso_token"
         );
-        let options = core::refresh::RefreshOptions {
+        let mut options = core::refresh::RefreshOptions {
             fresh: fresh.unwrap_or(false),
             ..Default::default()
         };
+        // A client that can show a link to its user (URL-mode elicitation) gets the sign-in link
+        // when no browser opened it; any other client gets a reply saying where to finish.
+        options.login.stop_unseen = true;
+        let peer = request.peer.clone();
+        let (links, mut prompts) = tokio::sync::mpsc::unbounded_channel::<DevicePrompt>();
+        if peer
+            .supported_elicitation_modes()
+            .contains(&ElicitationMode::Url)
+        {
+            options.login.on_prompt = Some(Arc::new(move |p: DevicePrompt| {
+                let _ = links.send(p);
+            }));
+        }
+        let (answered, mut answers) = tokio::sync::mpsc::unbounded_channel();
+        let timeout = self.ctx.settings.login_timeout();
+        let progress = request.meta.get_progress_token();
+        let started = tokio::time::Instant::now();
+        let mut tick = tokio::time::interval_at(started + PROGRESS_EVERY, PROGRESS_EVERY);
         let refresh =
             core::refresh::refresh(&self.ctx, profile.as_deref(), server.as_deref(), options);
-        // `notifications/cancelled` for this call: dropping the refresh ends its sign-in (the
-        // whole process group) and releases the session's locks.
-        let reply = tokio::select! {
-            reply = refresh => reply,
-            () = request.ct.cancelled() => {
-                tracing::info!("refresh cancelled by the client");
-                return Err(McpError::invalid_request("the request was cancelled", None));
+        tokio::pin!(refresh);
+        // Dropping the refresh (cancelled, declined) ends its sign-in, the whole process group,
+        // and releases the session's locks.
+        let stopped =
+            |e: Error| core::refresh::stopped(&self.ctx, profile.as_deref(), server.as_deref(), e);
+        let reply = loop {
+            tokio::select! {
+                reply = &mut refresh => break reply,
+                Some(prompt) = prompts.recv() => {
+                    if !prompt.opened {
+                        tokio::spawn(elicit_sign_in(peer.clone(), prompt, timeout, answered.clone()));
+                    }
+                }
+                Some(answer) = answers.recv() => match answer {
+                    // Opened: the sign-in finishes on its own; keep waiting for it.
+                    Ok(ElicitationAction::Accept) => {}
+                    Ok(_) => {
+                        tracing::info!("the user declined the sign-in link");
+                        break Ok(stopped(Error::SignInDeclined));
+                    }
+                    Err(e) => {
+                        tracing::warn!("the client could not show the sign-in link ({})", elicitation_failure(&e));
+                        break Ok(stopped(Error::SignInNotShown { finish: String::new() }));
+                    }
+                },
+                _ = tick.tick(), if progress.is_some() => {
+                    if let Some(token) = progress.clone() {
+                        let waited = started.elapsed().as_secs_f64().floor();
+                        let note = ProgressNotificationParam::new(token, waited)
+                            .with_total(timeout.as_secs_f64())
+                            .with_message("Waiting for the AWS sign-in to finish");
+                        let _ = peer.notify_progress(note).await;
+                    }
+                }
+                () = request.ct.cancelled() => {
+                    tracing::info!("refresh cancelled by the client");
+                    return Err(McpError::invalid_request("the request was cancelled", None));
+                }
             }
         }
         .map_err(|e| McpError::invalid_params(format!("{e}: pass `profile` or `server`"), None))?;
@@ -130,6 +193,34 @@ impl AwsSsoServer {
         let value = serde_json::to_value(&view)
             .map_err(|e| McpError::internal_error(e.to_string(), None))?;
         Ok(CallToolResult::structured(value))
+    }
+}
+
+/// Asks the client to show the sign-in link to its user, and passes on the answer.
+async fn elicit_sign_in(
+    peer: Peer<RoleServer>,
+    prompt: DevicePrompt,
+    timeout: Duration,
+    answer: tokio::sync::mpsc::UnboundedSender<Result<ElicitationAction, ElicitationError>>,
+) {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let id = format!("aws-sso-sign-in-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+    let result = match url::Url::parse(&prompt.url) {
+        Ok(link) => {
+            peer.elicit_url_with_timeout(SIGN_IN_MESSAGE, link, id, Some(timeout))
+                .await
+        }
+        Err(_) => Err(ElicitationError::CapabilityNotSupported),
+    };
+    let _ = answer.send(result);
+}
+
+/// Why an elicitation failed, in words that cannot carry the link.
+fn elicitation_failure(e: &ElicitationError) -> &'static str {
+    match e {
+        ElicitationError::CapabilityNotSupported => "it does not take links",
+        ElicitationError::UserDeclined | ElicitationError::UserCancelled => "declined",
+        _ => "the request failed",
     }
 }
 

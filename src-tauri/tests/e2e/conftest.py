@@ -537,19 +537,38 @@ def mcp_params(lab: Lab, cwd: Path | None = None, **env_extra):
     in the lab's mount namespace, if any (lab.cli_prefix: use_current_cli, use_browser)."""
     from mcp import StdioServerParameters
     env = lab.env(**env_extra)
-    return StdioServerParameters(
-        command="/usr/bin/env",
-        args=["-i", *(f"{k}={v}" for k, v in env.items()), *lab.cli_prefix, str(tray_binary()), "--mcp"],
-        env={}, cwd=str(cwd or lab.project))
+    # Through lab.cli_prefix (a private mount namespace) when the test chose another CLI.
+    command = [*lab.cli_prefix, "/usr/bin/env", "-i", *(f"{k}={v}" for k, v in env.items()),
+               str(tray_binary()), "--mcp"]
+    return StdioServerParameters(command=command[0], args=command[1:], env={}, cwd=str(cwd or lab.project))
+
+
+def person_at_client(lab: Lab, action: str = "accept"):
+    """An MCP client's elicitation handler with a person behind it: each request is noted in
+    `lab.elicited` and answered with `action` ("accept": the person opened the link; the loopback
+    mock then lets the sign-in finish)."""
+    lab.elicited = getattr(lab, "elicited", [])
+
+    async def answer(context, params):
+        from mcp import types
+        lab.elicited.append(params)
+        return types.ElicitResult(action=action)
+    return answer
 
 
 @contextlib.asynccontextmanager
-async def mcp_session(lab: Lab, errlog_path: Path, cwd: Path | None = None, **env_extra):
+async def mcp_session(lab: Lab, errlog_path: Path, cwd: Path | None = None, elicitation="person",
+                      **env_extra):
+    """A Python SDK client session. By default the client shows URL-mode elicitations to a person
+    who opens the link (`person_at_client`); pass an answer function of your own, or None for a
+    client without elicitation."""
     from mcp import ClientSession
     from mcp.client.stdio import stdio_client
+    if elicitation == "person":
+        elicitation = person_at_client(lab)
     with open(errlog_path, "a") as errlog:
         async with stdio_client(mcp_params(lab, cwd, **env_extra), errlog=errlog) as (read, write):
-            async with ClientSession(read, write) as session:
+            async with ClientSession(read, write, elicitation_callback=elicitation) as session:
                 await asyncio.wait_for(session.initialize(), 15)
                 yield session
 

@@ -170,7 +170,7 @@ def test_stdin_eof_kills_pending_login(lab, mock):
                 return msg
 
     send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {},
+        "protocolVersion": "2025-11-25", "capabilities": {"elicitation": {"url": {}}},
         "clientInfo": {"name": "e2e-eof", "version": "0"}}})
     assert "result" in reply_to(1)
     send({"jsonrpc": "2.0", "method": "notifications/initialized"})

@@ -378,7 +378,8 @@ def test_fresh_with_no_way_to_reach_the_user_keeps_the_session(lab, mock, tmp_pa
     assert "terminal" in reply["message"], reply["message"]
 
     async def scenario():
-        async with mcp_session(lab, tmp_path / "mcp.log") as s:
+        # A client that cannot show links to its user (no URL-mode elicitation).
+        async with mcp_session(lab, tmp_path / "mcp.log", elicitation=None) as s:
             return await s.call_tool(REFRESH, {"profile": "dev", "fresh": True})
 
     r = structured(run_async(scenario()))

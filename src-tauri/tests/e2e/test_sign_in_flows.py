@@ -287,7 +287,7 @@ def _mcp_refresh(lab, log_name: str, **env) -> tuple[dict | None, str, bool]:
     out: dict = {}
 
     async def scenario():
-        async with mcp_session(lab, lab.root / log_name, **env) as s:
+        async with mcp_session(lab, lab.root / log_name, elicitation=None, **env) as s:
             result = await s.call_tool("refresh_aws_sso_token", {"profile": "dev"})
             out["reply"] = structured(result)
             out["text"] = result.model_dump_json()
@@ -401,7 +401,7 @@ def test_mcp_cancel_stops_the_sign_in(lab, mock, aws_cli):
     seen: dict = {}
 
     async def scenario():
-        async with mcp_session(lab, log) as s:
+        async with mcp_session(lab, log, elicitation=None) as s:
             call = asyncio.create_task(s.call_tool("refresh_aws_sso_token", {"profile": "dev"}))
             deadline = time.monotonic() + SIGN_IN_DEADLINE
             while not lab.browser_visits() and time.monotonic() < deadline and not call.done():

@@ -489,7 +489,10 @@ class RawMcp:
                 return msg
 
     def initialize(self) -> dict:
-        reply = self.request("initialize", {"protocolVersion": "2025-03-26", "capabilities": {},
+        # A client that shows sign-in links to its user (URL-mode elicitation), so a sign-in it
+        # starts runs until it ends or is ended; the test never answers the link.
+        reply = self.request("initialize", {"protocolVersion": "2025-11-25",
+                                            "capabilities": {"elicitation": {"url": {}}},
                                             "clientInfo": {"name": "e2e-raw", "version": "0"}})
         assert "result" in reply, reply
         self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
