@@ -281,6 +281,28 @@ def test_a_browser_that_does_not_open_leaves_the_link_on_the_terminal(lab, mock,
     assert not lab.wait_lab_processes_gone(10)
 
 
+def test_a_sign_in_refused_in_the_browser_ends_at_once(lab, mock, aws_cli):
+    """The service refuses (the person denies access on the page, or the device code is denied):
+    the refresh fails at once, not at its timeout, and leaves nothing running."""
+    lab.use_browser("follow")
+    mock.configure(mode="fail")
+    started = time.monotonic()
+    rc, out, err = run_in_terminal(lab, "refresh", "--profile", "dev", "--json",
+                                   "--timeout", str(SIGN_IN_DEADLINE), timeout=SIGN_IN_DEADLINE + 30)
+    elapsed = time.monotonic() - started
+    assert rc == 1, (out, err[-2000:])
+    reply = json.loads(out)
+    assert reply["success"] is False and "within" not in reply["message"], reply
+    assert elapsed < SIGN_IN_DEADLINE / 2, f"took {elapsed:.1f}s: it waited for its timeout"
+    aws_cli.assert_ran(mock)
+    if aws_cli.pkce:
+        assert [a["outcome"] for a in mock.authorize_requests] == ["denied"], mock.authorize_requests
+        assert lab.wait_browser("followed", timeout=10)[0]["result"] == "returned to the CLI with an error"
+        assert mock.code_grants == []  # no code, nothing to exchange
+    assert not lab.token_path().exists()
+    assert not lab.wait_lab_processes_gone(10)
+
+
 # ---- MCP, a client without URL elicitation -----------------------------------------------------
 
 def _mcp_refresh(lab, log_name: str, **env) -> tuple[dict | None, str, bool]:
