@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Draws the app and tray icons (stdlib only): a rounded key-ring badge whose colour and mark tell
-the state. Colours carry a light halo so they read on light and dark panels alike."""
+"""Draws the app and tray icons (stdlib only): a round badge whose colour and mark tell the state.
+The marks differ in shape (a check, a clock, a cross), so the state reads without colour too.
+Colours carry a light halo so they read on light and dark panels alike."""
 import math
 import struct
 import zlib
@@ -12,7 +13,7 @@ STATES = {
     # name: (fill, mark)
     "valid": ((46, 157, 79), "check"),
     "expiring": ((224, 146, 0), "clock"),
-    "expired": ((200, 40, 40), "bang"),
+    "expired": ((200, 40, 40), "cross"),
 }
 
 
@@ -49,9 +50,11 @@ def badge(size, fill, mark):
     w = size * 0.085
     segments = {
         "check": [(0.30, 0.52, 0.44, 0.66), (0.44, 0.66, 0.70, 0.36)],
-        "clock": [(0.5, 0.5, 0.5, 0.28), (0.5, 0.5, 0.67, 0.58)],
-        "bang": [(0.5, 0.27, 0.5, 0.58), (0.5, 0.72, 0.5, 0.72)],
+        "clock": [(0.5, 0.5, 0.5, 0.36), (0.5, 0.5, 0.6, 0.56)],
+        "cross": [(0.35, 0.35, 0.65, 0.65), (0.65, 0.35, 0.35, 0.65)],
     }[mark]
+    # The clock's face: a ring around its hands.
+    ring = 0.2 if mark == "clock" else None
     edge = max(1.0, size / 32)
 
     def pixel(x, y):
@@ -59,6 +62,8 @@ def badge(size, fill, mark):
         a_halo = cover(d - halo, edge)
         a_disc = cover(d - r, edge)
         m = min(seg_dist(x / size, y / size, *s) for s in segments) * size - w / 2
+        if ring is not None:
+            m = min(m, abs(math.hypot(x - c, y - c) - ring * size) - w * 0.4)
         a_mark = cover(m, edge) * a_disc
         col = [255, 255, 255]
         col = [round(col[i] * (1 - a_disc) + fill[i] * a_disc) for i in range(3)]

@@ -113,6 +113,41 @@ impl Token {
     }
 }
 
+/// What a session asks of the user, most pressing first (the order the fronts list sessions in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Attention {
+    /// A browser sign-in is needed now or within the warning threshold.
+    SignIn,
+    /// The token has expired but its session can renew it without a browser.
+    Refresh,
+    /// Nothing to do now.
+    None,
+}
+
+impl Token {
+    /// Whether a refresh can renew the token without a browser at `now`: it has a refresh token
+    /// and its sign-in session has not ended.
+    pub fn renews_silently(&self, now: OffsetDateTime) -> bool {
+        self.refreshable && self.session_ends_at.is_none_or(|end| end > now)
+    }
+
+    /// What the user has to do about this token at `now`.
+    pub fn attention(&self, now: OffsetDateTime, threshold: std::time::Duration) -> Attention {
+        let renews = self.renews_silently(now);
+        if self.state == TokenState::Missing
+            || (self.state == TokenState::Expired && !renews)
+            || self.sign_in_due(now, threshold)
+        {
+            Attention::SignIn
+        } else if self.state == TokenState::Expired {
+            Attention::Refresh
+        } else {
+            Attention::None
+        }
+    }
+}
+
 impl Inventory {
     /// Reads every client config, the AWS config and the token cache.
     pub fn build(paths: &Paths, settings: &Settings, now: OffsetDateTime) -> Inventory {
@@ -303,6 +338,27 @@ impl Inventory {
         sessions
     }
 
+    /// [`Inventory::sessions`], the most urgent first: those needing a sign-in, then those to
+    /// refresh, then the rest; within each, the worse state, then the nearer deadline, then the name.
+    pub fn sessions_by_urgency(
+        &self,
+        now: OffsetDateTime,
+        threshold: std::time::Duration,
+    ) -> Vec<Session> {
+        let mut sessions = self.sessions();
+        // Stable: equal keys keep the name order of `sessions()`.
+        sessions.sort_by_key(|s| {
+            let deadline = s.token.session_ends_at.or(s.token.expires_at);
+            (
+                s.token.attention(now, threshold),
+                std::cmp::Reverse(s.token.state),
+                deadline.is_none(),
+                deadline,
+            )
+        });
+        sessions
+    }
+
     /// True when a session matters for the icon and notifications: some enabled server uses it,
     /// or no server does (a session of the config alone still counts). A session used only by
     /// disabled servers does not.
@@ -485,6 +541,95 @@ mod tests {
         assert_eq!(
             inv.next_change(now, std::time::Duration::from_secs(900)),
             Some(datetime!(2026-11-22 11:45:00 UTC))
+        );
+    }
+
+    #[test]
+    fn sessions_needing_a_sign_in_come_first() {
+        let now = datetime!(2026-11-22 12:00:00 UTC);
+        let threshold = std::time::Duration::from_secs(900);
+        let tok =
+            |state, at: Option<OffsetDateTime>, refreshable, ends: Option<OffsetDateTime>| Token {
+                state,
+                expires_at: at,
+                refreshable,
+                session_ends_at: if refreshable { ends } else { at },
+                session_ends_at_estimated: refreshable,
+            };
+        let valid = tok(
+            TokenState::Valid,
+            Some(datetime!(2026-11-22 18:00 UTC)),
+            false,
+            None,
+        );
+        let renewable_expired = tok(
+            TokenState::Expired,
+            Some(datetime!(2026-11-22 11:00 UTC)),
+            true,
+            Some(datetime!(2026-11-22 17:00 UTC)),
+        );
+        let session_ending = tok(
+            TokenState::Valid,
+            Some(datetime!(2026-11-22 12:50 UTC)),
+            true,
+            Some(datetime!(2026-11-22 12:10 UTC)),
+        );
+        let expired = tok(
+            TokenState::Expired,
+            Some(datetime!(2026-11-22 11:00 UTC)),
+            false,
+            None,
+        );
+        let missing = tok(TokenState::Missing, None, false, None);
+        assert_eq!(valid.attention(now, threshold), Attention::None);
+        assert_eq!(
+            renewable_expired.attention(now, threshold),
+            Attention::Refresh
+        );
+        assert!(renewable_expired.renews_silently(now));
+        assert_eq!(session_ending.attention(now, threshold), Attention::SignIn);
+        assert_eq!(expired.attention(now, threshold), Attention::SignIn);
+        assert!(!expired.renews_silently(now));
+        assert_eq!(missing.attention(now, threshold), Attention::SignIn);
+
+        let mut inv = Inventory {
+            servers: vec![],
+            profiles: vec![],
+            diagnostics: vec![],
+        };
+        for (name, token) in [
+            ("a-valid", valid),
+            ("b-renewable", renewable_expired),
+            ("c-ending", session_ending),
+            ("d-expired", expired),
+            ("e-missing", missing),
+        ] {
+            inv.profiles.push(Profile {
+                name: name.into(),
+                kind: ProfileKind::SsoSession,
+                sso_session: Some(name.into()),
+                start_url: None,
+                region: None,
+                account_id: None,
+                role_name: None,
+                source_profile: None,
+                token: Some(token),
+            });
+        }
+        let order: Vec<String> = inv
+            .sessions_by_urgency(now, threshold)
+            .into_iter()
+            .map(|s| s.key)
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "e-missing",
+                "d-expired",
+                "c-ending",
+                "b-renewable",
+                "a-valid"
+            ]
         );
     }
 

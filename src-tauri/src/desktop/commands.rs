@@ -8,7 +8,9 @@ use tauri::{AppHandle, Manager, State};
 use tauri_plugin_autostart::ManagerExt as _;
 use tauri_plugin_shell::ShellExt as _;
 
-use crate::core::inventory::{Inventory, Session};
+use time::OffsetDateTime;
+
+use crate::core::inventory::{Attention, Inventory, Session};
 use crate::core::settings::Settings;
 
 use super::state::AppState;
@@ -42,12 +44,26 @@ pub struct Prompt {
     needs_code: bool,
 }
 
+/// A session as the window lists it: what the user has to do, and whether the action needs a
+/// browser sign-in ("Sign in") or renews silently ("Refresh").
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    #[serde(flatten)]
+    session: Session,
+    attention: Attention,
+    sign_in: bool,
+}
+
 /// Everything the window shows. No token, secret or client registration is in it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct View {
     inventory: Inventory,
-    sessions: Vec<Session>,
+    /// The overall state in words, as the tray menu's first line says it.
+    headline: String,
+    /// The most urgent first.
+    sessions: Vec<SessionView>,
     refreshing: Vec<String>,
     prompts: HashMap<String, Prompt>,
     settings: Settings,
@@ -57,10 +73,22 @@ pub struct View {
 #[tauri::command]
 pub(crate) fn get_view(state: State<'_, AppState>) -> View {
     let inv = state.inventory();
+    let ctx = state.ctx();
     let mut refreshing: Vec<String> = state.refreshing().into_iter().collect();
     refreshing.sort();
+    let now = OffsetDateTime::now_utc();
+    let threshold = ctx.settings.expiring_threshold();
+    let sessions = inv.sessions_by_urgency(now, threshold);
     View {
-        sessions: inv.sessions(),
+        headline: super::tray::headline(&sessions, now, threshold),
+        sessions: sessions
+            .into_iter()
+            .map(|session| SessionView {
+                attention: session.token.attention(now, threshold),
+                sign_in: !session.token.renews_silently(now),
+                session,
+            })
+            .collect(),
         inventory: (*inv).clone(),
         refreshing,
         prompts: state
@@ -77,7 +105,7 @@ pub(crate) fn get_view(state: State<'_, AppState>) -> View {
                 )
             })
             .collect(),
-        settings: state.ctx().settings.clone(),
+        settings: ctx.settings.clone(),
         local_offset_minutes: i32::from(super::local_offset().whole_minutes()),
     }
 }

@@ -2,6 +2,7 @@
 //! and keep-alive, all over the same core as the MCP server and the CLI.
 
 mod commands;
+mod geometry;
 mod notify;
 mod state;
 mod tray;
@@ -78,6 +79,16 @@ pub fn run(ctx: Context, show: bool) -> anyhow::Result<()> {
         } if label == WINDOW => {
             end_webkit_network_process(app.clone());
         }
+        RunEvent::WindowEvent {
+            label,
+            event: tauri::WindowEvent::Resized(size),
+            ..
+        } if label == WINDOW => remember_geometry(app, Some((size.width, size.height)), None),
+        RunEvent::WindowEvent {
+            label,
+            event: tauri::WindowEvent::Moved(at),
+            ..
+        } if label == WINDOW => remember_geometry(app, None, Some((at.x, at.y))),
         // Quit: no sign-in may outlive the tray; a renewal between grant and write finishes.
         RunEvent::Exit => {
             let logins = app.state::<AppState>().ctx().logins.clone();
@@ -105,17 +116,53 @@ pub fn open_window(app: &AppHandle, section: Option<&str>) {
         }
         return;
     }
-    let built = WebviewWindowBuilder::new(
+    let remembered = app.state::<AppState>().geometry.load();
+    let (width, height) = remembered.map_or(geometry::DEFAULT_SIZE, |g| (g.width, g.height));
+    let mut builder = WebviewWindowBuilder::new(
         app,
         WINDOW,
         WebviewUrl::App(format!("index.html{hash}").into()),
     )
     .title("AWS SSO sessions")
-    .inner_size(900.0, 620.0)
-    .min_inner_size(480.0, 320.0)
-    .build();
-    if let Err(e) = built {
+    .inner_size(width, height)
+    .min_inner_size(geometry::MIN_SIZE.0, geometry::MIN_SIZE.1)
+    // Ctrl + / Ctrl - / Ctrl 0 zoom the page; the layout holds at 200 %.
+    .zoom_hotkeys_enabled(true);
+    if let Some((Some(x), Some(y))) = remembered.map(|g| (g.x, g.y)) {
+        builder = builder.position(x, y);
+    }
+    if let Err(e) = builder.build() {
         tracing::warn!("cannot open the window: {e}");
+    }
+}
+
+/// Records the window's new size or position (physical pixels) in logical pixels and saves it a
+/// moment after the changes stop.
+fn remember_geometry(app: &AppHandle, size: Option<(u32, u32)>, at: Option<(i32, i32)>) {
+    let Some(window) = app.get_webview_window(WINDOW) else {
+        return;
+    };
+    // A minimized or hidden window reports sizes it will not reopen at.
+    if window.is_minimized().unwrap_or(false) || size == Some((0, 0)) {
+        return;
+    }
+    let scale = window.scale_factor().unwrap_or(1.0);
+    let size = match size {
+        // Resized carries the outer size on some platforms: the builder takes the inner one.
+        Some(_) => window
+            .inner_size()
+            .ok()
+            .map(|s| (f64::from(s.width) / scale, f64::from(s.height) / scale)),
+        None => None,
+    };
+    let at = at.map(|(x, y)| (f64::from(x) / scale, f64::from(y) / scale));
+    let state = app.state::<AppState>();
+    if state.geometry.update(size, at) {
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move {
+            tokio::time::sleep(geometry::Remembered::SETTLE).await;
+            app.state::<AppState>().geometry.save();
+        });
     }
 }
 

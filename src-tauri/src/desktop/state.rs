@@ -10,6 +10,7 @@ use crate::core::inventory::Inventory;
 use crate::core::login::DevicePrompt;
 use crate::core::Context;
 
+use super::geometry::Remembered;
 use super::notify::Notifier;
 
 pub struct AppState {
@@ -24,6 +25,8 @@ pub struct AppState {
     /// Wakes the update loop: files changed, a refresh ended, settings were saved.
     pub changed: Notify,
     pub notifier: Notifier,
+    /// The window's size and position, kept for its next opening.
+    pub geometry: Remembered,
 }
 
 fn read<T: Clone>(l: &RwLock<T>) -> T {
@@ -41,6 +44,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl AppState {
     pub fn new(ctx: Context) -> Self {
         let notifier = Notifier::new(&ctx.paths);
+        let geometry = Remembered::new(&ctx.paths.state_dir);
         AppState {
             inventory: RwLock::new(Arc::new(Inventory {
                 servers: vec![],
@@ -53,6 +57,7 @@ impl AppState {
             codes: Mutex::default(),
             changed: Notify::new(),
             notifier,
+            geometry,
         }
     }
 

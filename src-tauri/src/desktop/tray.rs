@@ -7,7 +7,7 @@ use tauri::{AppHandle, Manager, Runtime};
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::core::clients::client_name;
-use crate::core::inventory::{Inventory, Session};
+use crate::core::inventory::{Attention, Inventory, Session};
 use crate::core::label::sanitize_label;
 use crate::core::sso_cache::TokenState;
 
@@ -69,48 +69,48 @@ pub fn icon_for(worst: Option<TokenState>) -> (&'static str, &'static [u8]) {
     }
 }
 
-/// "3 sessions: 1 expires in 9 min, 1 expired".
-pub fn summary(sessions: &[Session], now: OffsetDateTime) -> String {
+/// The menu's first line: the overall state in words, what to do first.
+/// "Sign-in needed: 2 of 5 sessions, 1 to refresh", "All fine: 3 sessions".
+pub fn headline(
+    sessions: &[Session],
+    now: OffsetDateTime,
+    threshold: std::time::Duration,
+) -> String {
     let n = sessions.len();
-    let mut parts = Vec::new();
-    let soonest = sessions
-        .iter()
-        .filter(|s| s.token.state == TokenState::Expiring)
-        .filter_map(|s| s.token.expires_at)
-        .min();
-    let expiring = sessions
-        .iter()
-        .filter(|s| s.token.state == TokenState::Expiring)
-        .count();
-    if let Some(at) = soonest {
-        parts.push(format!(
-            "{expiring} expires in {} min",
-            (at - now).whole_minutes().max(0)
-        ));
-    }
-    let expired = sessions
-        .iter()
-        .filter(|s| s.token.state == TokenState::Expired)
-        .count();
-    if expired > 0 {
-        parts.push(format!("{expired} expired"));
-    }
-    let missing = sessions
-        .iter()
-        .filter(|s| s.token.state == TokenState::Missing)
-        .count();
-    if missing > 0 {
-        parts.push(format!("{missing} never logged in"));
-    }
-    let noun = if n == 1 { "session" } else { "sessions" };
-    match (n, parts.is_empty()) {
-        (0, _) => "No AWS SSO sessions in use".into(),
-        (_, true) => format!("{n} {noun}: all valid"),
-        _ => format!("{n} {noun}: {}", parts.join(", ")),
+    let count = |a: Attention| {
+        sessions
+            .iter()
+            .filter(|s| s.token.attention(now, threshold) == a)
+            .count()
+    };
+    let (sign_in, refresh) = (count(Attention::SignIn), count(Attention::Refresh));
+    let noun = |k: usize| if k == 1 { "session" } else { "sessions" };
+    match (n, sign_in, refresh) {
+        (0, _, _) => "No AWS SSO sessions in use".into(),
+        (_, 0, 0) => format!("All fine: {n} {}", noun(n)),
+        (_, 0, r) => format!("Refresh needed: {r} of {n} {}", noun(n)),
+        (_, s, 0) => format!("Sign-in needed: {s} of {n} {}", noun(n)),
+        (_, s, r) => format!("Sign-in needed: {s} of {n} {}, {r} to refresh", noun(n)),
     }
 }
 
-/// The menu line of a session: its name and how long it has.
+/// The tooltip: the headline and the most urgent session (`sessions` sorted by urgency).
+pub fn tooltip(
+    sessions: &[Session],
+    now: OffsetDateTime,
+    threshold: std::time::Duration,
+    offset: UtcOffset,
+) -> String {
+    let head = headline(sessions, now, threshold);
+    match sessions.first() {
+        Some(s) if s.token.attention(now, threshold) != Attention::None => {
+            format!("{head}\nFirst: {}", session_title(s, false, offset))
+        }
+        _ => head,
+    }
+}
+
+/// The menu line of a session: its name, its state and the time that goes with it.
 pub fn session_title(s: &Session, refreshing: bool, offset: UtcOffset) -> String {
     let label = sanitize_label(s.label());
     if refreshing {
@@ -124,7 +124,8 @@ pub fn session_title(s: &Session, refreshing: bool, offset: UtcOffset) -> String
     match (s.token.state, s.token.expires_at) {
         (TokenState::Valid, Some(t)) => format!("{label} — valid until {}", at(t)),
         (TokenState::Expiring, Some(t)) => format!("{label} — expires at {} (soon)", at(t)),
-        (TokenState::Expired, _) => format!("{label} — expired"),
+        (TokenState::Expired, Some(t)) => format!("{label} — expired at {}", at(t)),
+        (TokenState::Expired, None) => format!("{label} — expired"),
         _ => format!("{label} — never logged in"),
     }
 }
@@ -139,6 +140,14 @@ fn build_menu<R: Runtime>(
     let ctx = state.ctx();
     let offset = super::local_offset();
     let menu = Menu::new(app)?;
+    let now = OffsetDateTime::now_utc();
+    menu.append(&info(
+        app,
+        headline(sessions, now, ctx.settings.expiring_threshold()),
+    )?)?;
+    if !sessions.is_empty() {
+        menu.append(&PredefinedMenuItem::separator(app)?)?;
+    }
     for s in sessions {
         let busy = refreshing.contains(&s.key);
         let sub = Submenu::new(app, session_title(s, busy, offset), true)?;
@@ -182,9 +191,6 @@ fn build_menu<R: Runtime>(
             }
         }
         menu.append(&sub)?;
-    }
-    if sessions.is_empty() {
-        menu.append(&info(app, "No AWS SSO sessions in use".into())?)?;
     }
     if ctx.settings.show_non_aws {
         let others: Vec<_> = inv.servers.iter().filter(|s| s.profile.is_none()).collect();
@@ -255,13 +261,21 @@ pub fn update(app: &AppHandle, inv: &Inventory) -> tauri::Result<()> {
     };
     let (_, bytes) = icon_for(inv.worst_state());
     tray.set_icon(Some(Image::from_bytes(bytes)?))?;
-    let sessions = inv.sessions();
+    let now = OffsetDateTime::now_utc();
+    let threshold = app.state::<AppState>().ctx().settings.expiring_threshold();
+    let sessions = inv.sessions_by_urgency(now, threshold);
+    // Sessions used only by disabled servers do not count towards the icon or the tooltip.
     let counted: Vec<Session> = sessions
         .iter()
         .filter(|s| inv.session_counts(s))
         .cloned()
         .collect();
-    tray.set_tooltip(Some(summary(&counted, OffsetDateTime::now_utc())))?;
+    tray.set_tooltip(Some(tooltip(
+        &counted,
+        now,
+        threshold,
+        super::local_offset(),
+    )))?;
     tray.set_menu(Some(build_menu(app, inv, &sessions)?))?;
     Ok(())
 }
@@ -315,7 +329,7 @@ mod tests {
     }
 
     #[test]
-    fn summary_and_titles_tell_the_worst_first() {
+    fn headline_tooltip_and_titles_tell_the_worst_first() {
         let now = datetime!(2026-11-22 12:00:00 UTC);
         let t = |state, at| Token {
             state,
@@ -344,18 +358,44 @@ mod tests {
                 ),
             ),
         ];
+        let threshold = std::time::Duration::from_secs(900);
         assert_eq!(
-            summary(&sessions, now),
-            "3 sessions: 1 expires in 9 min, 1 expired"
+            headline(&sessions, now, threshold),
+            "Sign-in needed: 2 of 3 sessions"
         );
-        assert_eq!(summary(&sessions[..1], now), "1 session: all valid");
+        assert_eq!(
+            headline(&sessions[..1], now, threshold),
+            "All fine: 1 session"
+        );
+        assert_eq!(headline(&[], now, threshold), "No AWS SSO sessions in use");
+        let mut renewable = sessions[2].clone();
+        renewable.token.refreshable = true;
+        renewable.token.session_ends_at = Some(datetime!(2026-11-22 18:00:00 UTC));
+        assert_eq!(
+            headline(&[renewable, sessions[0].clone()], now, threshold),
+            "Refresh needed: 1 of 2 sessions"
+        );
+        // The tooltip names the most urgent session (callers sort by urgency).
+        assert_eq!(
+            tooltip(
+                &[sessions[2].clone(), sessions[0].clone()],
+                now,
+                threshold,
+                UtcOffset::UTC
+            ),
+            "Sign-in needed: 1 of 2 sessions\nFirst: c — expired at 11:00"
+        );
+        assert_eq!(
+            tooltip(&sessions[..1], now, threshold, UtcOffset::UTC),
+            "All fine: 1 session"
+        );
         assert_eq!(
             session_title(&sessions[0], false, UtcOffset::UTC),
             "a — valid until 18:00"
         );
         assert_eq!(
             session_title(&sessions[2], false, UtcOffset::UTC),
-            "c — expired"
+            "c — expired at 11:00"
         );
         assert_eq!(
             session_title(&sessions[2], true, UtcOffset::UTC),

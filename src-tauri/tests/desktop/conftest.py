@@ -803,7 +803,7 @@ class DesktopLab(e2e.Lab):
         e = self.expected()[key]
         at = e["expiresAt"].astimezone(dt.timezone.utc).strftime("%H:%M") if e["expiresAt"] else None
         return {"valid": f"{key} — valid until {at}", "expiring": f"{key} — expires at {at} (soon)",
-                "expired": f"{key} — expired", "missing": f"{key} — never logged in"}[e["state"]]
+                "expired": f"{key} — expired at {at}", "missing": f"{key} — never logged in"}[e["state"]]
 
     def cached_expiry(self, key: str) -> dt.datetime | None:
         """expiresAt of the token file now on disk (after a real login), or None."""
@@ -1018,6 +1018,16 @@ class WebDriver:
     def click(self, element: str) -> None:
         self.s("POST", f"/element/{element}/click", {})
 
+    def click_css(self, css: str, tries: int = 5) -> None:
+        """Find and click; find again when the page re-rendered the element in between."""
+        for attempt in range(tries):
+            try:
+                return self.click(self.find(css))
+            except WebDriverError as e:
+                if "stale element reference" not in str(e) or attempt == tries - 1:
+                    raise
+                time.sleep(0.1)
+
     def text(self, element: str) -> str:
         return self.s("GET", f"/element/{element}/text")
 
@@ -1035,34 +1045,99 @@ class WebDriver:
         return base64.b64decode(self.s("GET", "/screenshot"))
 
 
-# Everything the window shows, read in one script (rows keyed by data-session).
+# Everything the window shows, read in one script (session cards keyed by data-session, in page order).
 READ_WINDOW = """
 const rows = {};
-for (const tr of document.querySelectorAll('#sessions tbody tr')) {
-  const cells = tr.querySelectorAll('td');
-  const btn = tr.querySelector('button[data-action=refresh]');
-  rows[tr.dataset.session] = {
-    state: tr.dataset.state, th: tr.querySelector('th').textContent,
-    stateText: (tr.querySelector('td .state') || {}).textContent,
-    expires: (tr.querySelector('td.countdown') || {dataset: {}}).dataset.expires,
-    countdown: (tr.querySelector('td.countdown') || {}).textContent,
-    profiles: cells[2] ? cells[2].textContent : null,
-    servers: [...tr.querySelectorAll('td li')].map(li => li.firstChild.textContent.trim()),
-    serverButtons: [...tr.querySelectorAll('td li button')].map(b => b.textContent),
+const order = [];
+for (const card of document.querySelectorAll('#sessions .session')) {
+  const btn = card.querySelector('button[data-action=refresh]');
+  const cd = card.querySelector('.countdown');
+  const toggle = card.querySelector('.toggle');
+  const details = card.querySelector('.details');
+  order.push(card.dataset.session);
+  rows[card.dataset.session] = {
+    state: card.dataset.state, attention: card.dataset.attention,
+    name: card.querySelector('.name').textContent,
+    stateText: card.querySelector('.state').textContent,
+    expires: cd.dataset.expires, countdown: cd.textContent, clock: card.querySelector('.clock').textContent,
+    signIn: (card.querySelector('.sign-in') || {}).textContent || null,
+    toggle: toggle.textContent, expanded: toggle.getAttribute('aria-expanded') === 'true',
+    detailsShown: !details.hidden && details.getClientRects().length > 0,
+    legacy: !!card.querySelector('.legacy'),
+    profiles: [...card.querySelectorAll('.profiles li')].map(li => li.textContent),
+    servers: [...card.querySelectorAll('.servers li')].map(li =>
+      `${li.querySelector('.server-name').textContent} ${li.querySelector('.server-meta').textContent}`),
+    serverButtons: [...card.querySelectorAll('.servers li button')].map(b => ({text: b.textContent, title: b.title})),
     button: btn ? {text: btn.textContent, disabled: btn.disabled, session: btn.dataset.session} : null,
   };
 }
 const p = document.getElementById('prompts');
 return {
-  rows,
+  rows, order,
+  summary: document.getElementById('summary').textContent,
+  problemsHidden: document.getElementById('problems').hidden,
+  problemsOpen: document.getElementById('problems').open,
+  problemsSummary: document.querySelector('#problems summary').textContent,
   diagnostics: [...document.querySelectorAll('#diagnostics li')].map(li => li.textContent),
   diagnosticsHidden: document.getElementById('diagnostics-section').hidden,
   other: [...document.querySelectorAll('#other li')].map(li => li.textContent),
   promptsHidden: p.hidden, promptsText: p.textContent,
   codes: [...p.querySelectorAll('.code')].map(c => c.textContent),
   links: [...p.querySelectorAll('a')].map(a => a.getAttribute('href')),
+  copyButtons: [...p.querySelectorAll('button[data-copy]')].map(b => b.textContent),
   settingsInputs: [...document.querySelectorAll('#settings-form [name]')].map(i => i.name),
+  settingsShown: !document.getElementById('view-settings').hidden,
+  sessionsShown: !document.getElementById('view-sessions').hidden,
 };
+"""
+
+# Text that overflows its box, words broken across lines, buttons on more than one line: each
+# problem found, as a string. Only what is rendered counts. A "word" is a run of letters and digits,
+# so a break after "-", "/" or "." is between words; the sign-in link (.prompt-url) may break anywhere.
+LAYOUT_PROBLEMS = """
+const out = [];
+const rendered = e => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';
+const name = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+  (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : '');
+const lines = rects => new Set([...rects].filter(r => r.width > 0).map(r => Math.round(r.top))).size;
+for (const e of document.querySelectorAll('body *')) {
+  if (!rendered(e) || e.closest('.visually-hidden') || e.namespaceURI !== 'http://www.w3.org/1999/xhtml') continue;
+  const d = getComputedStyle(e).display;
+  if (d !== 'inline' && e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1 && e.tagName !== 'TEXTAREA') {
+    out.push(`overflow: ${name(e)} scrollWidth ${e.scrollWidth} > clientWidth ${e.clientWidth}: ${e.textContent.slice(0, 60)}`);
+  }
+  if (e.tagName === 'BUTTON' || e.tagName === 'SUMMARY') {
+    const r = document.createRange();
+    r.selectNodeContents(e);
+    if (lines(r.getClientRects()) > 1) out.push(`button on ${lines(r.getClientRects())} lines: ${name(e)} ${e.textContent}`);
+  }
+}
+if (document.documentElement.scrollWidth > innerWidth + 1) {
+  out.push(`page scrolls sideways: ${document.documentElement.scrollWidth} > ${innerWidth}`);
+}
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+  const host = t.parentElement;
+  if (!host || !rendered(host) || host.closest('.prompt-url, .visually-hidden, script, style')) continue;
+  for (const m of t.data.matchAll(/[\\p{L}\\p{N}]+/gu)) {
+    const r = document.createRange();
+    r.setStart(t, m.index);
+    r.setEnd(t, m.index + m[0].length);
+    const n = lines(r.getClientRects());
+    if (n > 1) out.push(`word broken over ${n} lines: "${m[0]}" in ${name(host)}`);
+  }
+}
+return out;
+"""
+
+# For each session card: is its name, state and action inside the viewport without scrolling?
+SESSIONS_IN_VIEW = """
+window.scrollTo(0, 0);
+const inside = e => { const r = e.getBoundingClientRect();
+  return r.width > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight + 0.5 && r.right <= innerWidth + 0.5; };
+return [...document.querySelectorAll('#sessions .session')].map(c => ({
+  key: c.dataset.session, name: inside(c.querySelector('.name')), state: inside(c.querySelector('.state')),
+  action: inside(c.querySelector('[data-action=refresh]'))}));
 """
 
 
@@ -1146,6 +1221,89 @@ def artifacts_dir() -> Path:
          else Path(tempfile.gettempdir()) / "aws-sso-tray-artifacts")
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+# ---- the X clipboard, read as another program would (libX11 through ctypes) --------------------
+
+def read_clipboard(display: str, timeout: float = 5.0) -> str | None:
+    """The CLIPBOARD selection's text (UTF8_STRING) on `display`, or None when nobody owns it."""
+    import ctypes
+    import ctypes.util
+    x11 = ctypes.CDLL(ctypes.util.find_library("X11") or "libX11.so.6")
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XDefaultRootWindow.restype = ctypes.c_ulong
+    x11.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
+    x11.XCreateSimpleWindow.restype = ctypes.c_ulong
+    x11.XCreateSimpleWindow.argtypes = [ctypes.c_void_p, ctypes.c_ulong] + [ctypes.c_int] * 2 + \
+        [ctypes.c_uint] * 3 + [ctypes.c_ulong] * 2
+    x11.XInternAtom.restype = ctypes.c_ulong
+    x11.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    x11.XGetSelectionOwner.restype = ctypes.c_ulong
+    x11.XGetSelectionOwner.argtypes = [ctypes.c_void_p, ctypes.c_ulong]
+    x11.XConvertSelection.argtypes = [ctypes.c_void_p] + [ctypes.c_ulong] * 5
+    x11.XFlush.argtypes = [ctypes.c_void_p]
+    x11.XPending.argtypes = [ctypes.c_void_p]
+    x11.XNextEvent.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    x11.XGetWindowProperty.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_long,
+                                       ctypes.c_long, ctypes.c_int, ctypes.c_ulong,
+                                       ctypes.POINTER(ctypes.c_ulong), ctypes.POINTER(ctypes.c_int),
+                                       ctypes.POINTER(ctypes.c_ulong), ctypes.POINTER(ctypes.c_ulong),
+                                       ctypes.POINTER(ctypes.c_void_p)]
+    x11.XFree.argtypes = [ctypes.c_void_p]
+    x11.XDestroyWindow.argtypes = [ctypes.c_void_p, ctypes.c_ulong]
+    x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    dpy = x11.XOpenDisplay(display.encode())
+    assert dpy, f"cannot open X display {display}"
+    try:
+        win = x11.XCreateSimpleWindow(dpy, x11.XDefaultRootWindow(dpy), 0, 0, 1, 1, 0, 0, 0)
+        atom = lambda n: x11.XInternAtom(dpy, n, 0)  # noqa: E731
+        clipboard, utf8, prop = atom(b"CLIPBOARD"), atom(b"UTF8_STRING"), atom(b"AWS_SSO_TRAY_TEST")
+        if not x11.XGetSelectionOwner(dpy, clipboard):
+            return None
+        x11.XConvertSelection(dpy, clipboard, utf8, prop, win, 0)  # CurrentTime
+        x11.XFlush(dpy)
+        event = ctypes.create_string_buffer(192)  # sizeof(XEvent)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            while x11.XPending(dpy):
+                x11.XNextEvent(dpy, event)
+                if ctypes.c_int.from_buffer(event).value == 31:  # SelectionNotify
+                    # XSelectionEvent: type, serial, send_event, display, requestor, selection, target, property
+                    got = ctypes.c_ulong.from_buffer(event, 7 * 8).value
+                    if not got:
+                        return None
+                    kind, fmt, n, after, data = (ctypes.c_ulong(), ctypes.c_int(), ctypes.c_ulong(),
+                                                 ctypes.c_ulong(), ctypes.c_void_p())
+                    x11.XGetWindowProperty(dpy, win, prop, 0, 1 << 20, 1, 0, ctypes.byref(kind),
+                                           ctypes.byref(fmt), ctypes.byref(n), ctypes.byref(after),
+                                           ctypes.byref(data))
+                    try:
+                        return ctypes.string_at(data, n.value).decode() if data else ""
+                    finally:
+                        if data:
+                            x11.XFree(data)
+            time.sleep(0.02)
+        raise AssertionError(f"no SelectionNotify within {timeout}s")
+    finally:
+        x11.XCloseDisplay(dpy)
+
+
+def _docs_files() -> dict[str, tuple[int, int]]:
+    return {str(f.relative_to(REPO)): (f.stat().st_size, f.stat().st_mtime_ns)
+            for f in (REPO / "docs").rglob("*") if f.is_file()}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def docs_untouched():
+    """The suite never writes into docs/: its screenshots are made on purpose by screenshots.py."""
+    if os.environ.get("AWS_SSO_TRAY_SCREENSHOTS_OUT"):  # screenshots.py, which exists to write there
+        yield
+        return
+    before = _docs_files()
+    yield
+    after = _docs_files()
+    assert after == before, f"the test run changed docs/: {sorted(set(after.items()) ^ set(before.items()))}"
 
 
 def pytest_configure(config):

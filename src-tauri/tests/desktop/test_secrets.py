@@ -50,7 +50,7 @@ def test_tray_menu_notifications_and_log_hold_no_secret(lab, mock, tray_host, no
     lab.write_settings(loginTimeoutSeconds=60, showNonAws=True, loginWithoutBrowser=True)
     mock.configure(pending_polls=2)
     edit_until_seen(lab, tray_host, "settings-read")  # the app has reloaded its settings
-    tray_host.click_label("charlie — expired", "Refresh")
+    tray_host.click_label(lab.expected_title("charlie"), "Refresh")
     notifications.wait_for("Sign in to AWS SSO session charlie")
     notifications.wait_for("AWS SSO session charlie refreshed", 60)
     assert mock.logins == 2, f"two CLI logins, got {mock.logins}"
@@ -87,13 +87,15 @@ def test_window_page_and_log_hold_no_secret(lab, mock, driver):
     pages = {"page at start": wd.source()}
 
     # Login without a browser: the window shows the URL and code while it runs.
-    wd.click(wd.find('button[data-action=refresh][data-session="delta"]'))
+    wd.click_css('button[data-action=refresh][data-session="delta"]')
     wait_until(lambda: not wd.js(READ_WINDOW)["promptsHidden"], 30, "the sign-in prompt")
     pages["page with prompt"] = wd.source()
-    wait_until(lambda: wd.js(READ_WINDOW)["rows"]["delta"]["state"] == "valid", 40, "delta valid")
+    # Valid, and the first refresh over (its button enabled again): a click now starts the second.
+    wait_until(lambda: (lambda r: r["state"] == "valid" and not r["button"]["disabled"])(
+        wd.js(READ_WINDOW)["rows"]["delta"]), 40, "delta valid and its button enabled")
     # A silent refresh of the same session (its token file now holds the mock's refresh token).
     issued = len(mock.issued["access_token"])
-    wd.click(wd.find('button[data-action=refresh][data-session="delta"]'))
+    wd.click_css('button[data-action=refresh][data-session="delta"]')
     wait_until(lambda: len(mock.issued["access_token"]) > issued
                and not wd.js(READ_WINDOW)["rows"]["delta"]["button"]["disabled"], 30, "delta renewed silently")
     assert mock.logins == 1 and mock.count("token_refresh") == 1, dict(mock.counts)

@@ -42,12 +42,19 @@ def test_menu_lists_sessions_profiles_and_servers(lab, tray_host, apps):
 
     top = tree.shown()
     labels = [c.label for c in top if not c.separator]
+    # The first line says the overall state in words; it is information, not an action.
+    assert top[0].label == "Sign-in needed: 3 of 5 sessions" and not top[0].enabled, tree.dump()
+    assert not top[0].submenu and top[1].separator, tree.dump()
+    # Then one line per session, the most urgent first: never logged in, expired, expiring.
+    session_labels = [c.label for c in top if c.submenu and " — " in c.label]
+    assert session_labels[:3] == [lab.expected_title(k) for k in ("delta", "charlie", "bravo")], session_labels
+    assert top[2].label == session_labels[0], tree.dump()
     assert "Servers without AWS (1)" in labels, labels  # showNonAws=true, one server ("no-aws")
     assert labels[-4:] == TRAILER, labels
     idx = next(i for i, c in enumerate(top) if c.label == TRAILER[0])
     assert top[idx - 1].separator, f"no separator before {TRAILER[0]!r}\n{tree.dump()}"
-    # One submenu per session, nothing else before the trailer but the non-AWS list.
-    assert len(labels) == len(expected) + 1 + len(TRAILER), labels
+    # The summary, one submenu per session, the non-AWS list and the trailer: nothing else.
+    assert len(labels) == 1 + len(expected) + 1 + len(TRAILER), labels
 
 
 def test_refresh_from_menu_logs_in_through_the_cli(lab, mock, tray_host, apps):
@@ -106,6 +113,31 @@ def test_icon_follows_the_worst_state(lab, tray_host, apps):
 
     lab.plant_token("charlie", now - dt.timedelta(minutes=1))
     wait_until(lambda: shows("expired"), 10, "the expired icon when one session has expired")
+
+
+def mark_mask(png: bytes) -> set[tuple[int, int]]:
+    """The pixels of the white mark inside an icon's badge: its shape, whatever the colour."""
+    w, h, rows = decode_png(png)
+    r = 0.38 * w
+    return {(x, y) for y in range(h) for x in range(w)
+            if (x + 0.5 - w / 2) ** 2 + (y + 0.5 - h / 2) ** 2 < r * r
+            and min(rows[y][x][:3]) >= 200 and rows[y][x][3] >= 200}
+
+
+def test_icons_differ_in_shape_not_only_colour():
+    """A check, a clock and a cross: told apart without colour (the marks barely overlap)."""
+    masks = {s: mark_mask((ICONS / f"tray-{s}.png").read_bytes()) for s in ("valid", "expiring", "expired")}
+    for state, mask in masks.items():
+        assert len(mask) >= 40, f"tray-{state}.png has almost no mark ({len(mask)} px)"
+    for a, b in (("valid", "expiring"), ("valid", "expired"), ("expiring", "expired")):
+        overlap = len(masks[a] & masks[b]) / len(masks[a] | masks[b])
+        assert overlap < 0.5, f"tray-{a}.png and tray-{b}.png have nearly the same mark (IoU {overlap:.2f})"
+    # Grey-scale (what a colour-blind user or a monochrome panel gets): the images still differ.
+    grey = {s: [[round(0.3 * p[0] + 0.59 * p[1] + 0.11 * p[2]) for p in row]
+                for row in decode_png((ICONS / f"tray-{s}.png").read_bytes())[2]] for s in masks}
+    for a, b in (("valid", "expiring"), ("valid", "expired"), ("expiring", "expired")):
+        differing = sum(1 for ra, rb in zip(grey[a], grey[b]) for pa, pb in zip(ra, rb) if abs(pa - pb) > 60)
+        assert differing >= 30, f"{a} and {b} look alike in grey ({differing} px differ)"
 
 
 def test_menu_follows_client_config_edits_within_2s(lab, tray_host, apps):
