@@ -13,17 +13,23 @@ import datetime as dt
 import hashlib
 import json
 import os
+import pty
+import re
 import secrets
+import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from oidc_mock import OidcMock  # noqa: E402
+from oidc_mock import OidcMock, follow_sign_in_link  # noqa: E402
+
+E2E_DIR = Path(__file__).parent
 
 AWS_CLI = "/usr/bin/aws"  # the Debian AWS CLI v2; a pip CLI v1 may shadow it on PATH
 # The current AWS CLI v2 (2.36.7), installed by .ci/setup as AWS's installer lays it out under
@@ -140,6 +146,44 @@ sso_role_name = Evil
 """
 
 
+# The stand-in browser put at /usr/bin/xdg-open by Lab.use_browser (see there).
+BROWSER_SCRIPT = """#!/usr/bin/python3 -I
+import json, os, sys, time
+sys.path.insert(0, {e2e_dir})
+LOG, BEHAVIOUR, MOCK = {log}, {behaviour}, {mock}
+
+def note(entry):
+    with open(LOG, "a") as f:
+        f.write(json.dumps(entry) + "\\n")
+
+url = sys.argv[1] if len(sys.argv) > 1 else ""
+try:
+    with open(BEHAVIOUR) as f:
+        behaviour = json.load(f)["behaviour"]
+except (OSError, ValueError, KeyError):
+    behaviour = "follow"
+# The environment as the opener was started with (Python adds LC_CTYPE to os.environ itself).
+with open("/proc/self/environ", "rb") as f:
+    names = sorted(v.split(b"=", 1)[0].decode() for v in f.read().split(b"\\0") if v)
+note({{"event": "opened", "url": url, "argv": sys.argv[1:], "env": names,
+       "behaviour": behaviour, "time": time.time()}})
+if behaviour == "fail":
+    sys.exit(3)
+if behaviour == "follow" and os.fork() == 0:
+    # The browser goes on after xdg-open returned, as a real one does.
+    os.setsid()
+    try:
+        from oidc_mock import follow_sign_in_link
+        time.sleep(0.3)  # a person reads the page
+        result = follow_sign_in_link(url, MOCK, via="browser")
+    except Exception as e:  # recorded for the test to see
+        result = "error: " + repr(e)
+    note({{"event": "followed", "url": url, "result": result, "time": time.time()}})
+    os._exit(0)
+sys.exit(0)
+"""
+
+
 class Lab:
     """A hermetic temp HOME + XDG dirs + project dir, wired to one OidcMock."""
 
@@ -148,8 +192,13 @@ class Lab:
         self.mock = mock
         self.home = root / "home"
         self.xdg_config = root / "xdg-config"
-        # Prepended to the binary's command line; see use_current_cli.
+        # Prepended to the binary's command line: a private mount namespace when the test put a
+        # CLI or a browser at a fixed path (use_current_cli, use_browser); empty otherwise.
         self.cli_prefix: list[str] = []
+        self._mounts: list[tuple[str, str]] = []   # (shell command using "$N", source path)
+        # Set by use_browser: the binary then believes a display (and so a browser) exists.
+        self.display: str | None = None
+        self.browser_dir = root / "browser"
         self.xdg_state = root / "xdg-state"
         self.project = self.home / "work" / "proj"   # below HOME: ancestors are searched up to HOME
         # A project NOT listed in ~/.claude.json "projects": only found when it is the cwd.
@@ -208,8 +257,71 @@ class Lab:
         if not os.path.lexists(aws):
             pytest.fail(f"AWS CLI 2.36.7 is not installed at {CURRENT_CLI_ROOT}: run .ci/setup --test",
                         pytrace=False)
-        self.cli_prefix = ["unshare", "-m", "sh", "-c",
-                           'mount --bind "$0" /usr/local && exec "$@"', str(CURRENT_CLI_ROOT)]
+        self._add_mount('mount --bind "${n}" /usr/local', str(CURRENT_CLI_ROOT))
+
+    def _add_mount(self, command: str, source: str) -> None:
+        """Adds a mount to the namespace the binary starts in (`{n}` in `command` is replaced by
+        the number of the positional parameter that holds `source`) and rebuilds cli_prefix."""
+        self._mounts.append((command, source))
+        steps = [cmd.replace("{n}", str(i + 1)) for i, (cmd, _) in enumerate(self._mounts)]
+        script = " && ".join([*steps, f"shift {len(self._mounts)}", 'exec "$@"'])
+        self.cli_prefix = ["unshare", "-m", "sh", "-c", script, "e2e-namespace",
+                           *(src for _, src in self._mounts)]
+
+    def use_browser(self, behaviour: str = "follow", display: str = ":99") -> None:
+        """From now on the binary runs with DISPLAY set and, at /usr/bin/xdg-open (the fixed opener
+        it starts with a minimal environment), a stand-in browser: a script that records every
+        link it is given (browser_visits) and then, in the background as a browser would, does
+        what `behaviour` says (set_browser changes it at any time):
+        - "follow": follow the link as a person would (oidc_mock.follow_sign_in_link: confirm a
+          device code at the mock, or open a PKCE authorize link and follow its redirect to the
+          CLI's loopback);
+        - "ignore": the page opens, nobody acts on it;
+        - "fail": the opener fails (exit 3), as when no browser can be started.
+        The opener is put in place in the binary's private mount namespace (a read-only overlay on
+        /usr/bin), so the machine's own /usr/bin is untouched."""
+        bin_dir = self.browser_dir / "bin"
+        bin_dir.mkdir(parents=True, exist_ok=True)
+        bin_dir.chmod(0o755)  # the overlay's /usr/bin takes this folder's owner and mode
+        assert not set(":,") & set(str(bin_dir)), f"overlay lowerdir cannot hold ':' or ',': {bin_dir}"
+        self.set_browser(behaviour)
+        script = bin_dir / "xdg-open"
+        script.write_text(BROWSER_SCRIPT.format(
+            e2e_dir=json.dumps(str(E2E_DIR)), log=json.dumps(str(self.browser_dir / "visits.jsonl")),
+            behaviour=json.dumps(str(self.browser_dir / "behaviour.json")),
+            mock=json.dumps(self.mock.url)))
+        script.chmod(0o755)
+        self.display = display
+        if os.path.exists("/usr/bin/xdg-open"):
+            self._add_mount('mount --bind "${n}/xdg-open" /usr/bin/xdg-open', str(bin_dir))
+        else:
+            self._add_mount('mount -t overlay e2e-browser -o "lowerdir=${n}:/usr/bin" /usr/bin', str(bin_dir))
+
+    def set_browser(self, behaviour: str) -> None:
+        """What the stand-in browser does with the next link: "follow", "ignore" or "fail"."""
+        assert behaviour in ("follow", "ignore", "fail"), behaviour
+        self.browser_dir.mkdir(parents=True, exist_ok=True)
+        (self.browser_dir / "behaviour.json").write_text(json.dumps({"behaviour": behaviour}))
+
+    def browser_visits(self) -> list[dict]:
+        """What the stand-in browser recorded, in order: one {"event": "opened", "url", "argv",
+        "env" (variable names it got), "behaviour"} per link, then one {"event": "followed", "url",
+        "result"} once it acted on a followed link."""
+        path = self.browser_dir / "visits.jsonl"
+        if not path.exists():
+            return []
+        # Only whole lines: the browser may be writing one right now.
+        return [json.loads(line) for line in path.read_text().split("\n")[:-1] if line.strip()]
+
+    def wait_browser(self, event: str = "opened", n: int = 1, timeout: float = 60.0) -> list[dict]:
+        """Polls until the stand-in browser recorded `n` entries of `event`; returns them (fewer at
+        the deadline)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [v for v in self.browser_visits() if v.get("event") == event]
+            if len(found) >= n or time.monotonic() >= deadline:
+                return found
+            time.sleep(0.05)
 
     def login_failures(self) -> list[Path]:
         """The notes of failed sign-ins that hold further sign-ins back for a cool-down."""
@@ -249,6 +361,8 @@ class Lab:
                # 2.9.19 ignores these and uses the ~/.aws/models override instead.
                "AWS_ENDPOINT_URL_SSO_OIDC": self.mock.url, "AWS_ENDPOINT_URL_SSO": self.mock.url,
                "AWS_EC2_METADATA_DISABLED": "true"}
+        if self.display:
+            env["DISPLAY"] = self.display
         env.update(extra)
         return {k: v for k, v in env.items() if v is not None}
 
@@ -419,7 +533,8 @@ def by_name(items: list[dict]) -> dict[str, dict]:
 
 def mcp_params(lab: Lab, cwd: Path | None = None, **env_extra):
     """stdio parameters that start the server through `env -i`, so the SDK's inherited
-    variables (USER, SHELL, TERM...) cannot leak in: the server sees exactly lab.env()."""
+    variables (USER, SHELL, TERM...) cannot leak in: the server sees exactly lab.env(). It starts
+    in the lab's mount namespace, if any (lab.cli_prefix: use_current_cli, use_browser)."""
     from mcp import StdioServerParameters
     env = lab.env(**env_extra)
     # Through lab.cli_prefix (a private mount namespace) when the test chose another CLI.
@@ -486,3 +601,130 @@ def is_error(result) -> bool:
 
 def text_of(result) -> str:
     return "\n".join(getattr(c, "text", "") for c in (result.content or []))
+
+
+# ---- a person at a terminal ------------------------------------------------------------------
+
+LINK = re.compile(r"(https?://\S+)")
+CODE = re.compile(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b")   # a user code as the service issues them
+
+
+class Person:
+    """A person at a terminal, to pass as run_in_terminal's `on_output`: reads stderr as it comes,
+    and once a sign-in link (and, for the device flow, its code) is on it, signs in with it once
+    (oidc_mock.follow_sign_in_link, recorded by the mock as via="terminal"), as they would in a
+    browser. `act=False`: only reads. Afterwards: `link`, `code` (None for PKCE), `result`,
+    `shown_at` (monotonic)."""
+
+    def __init__(self, mock, act: bool = True) -> None:
+        self.mock = mock
+        self.act = act
+        self.link: str | None = None
+        self.code: str | None = None
+        self.result: str | None = None
+        self.shown_at: float | None = None
+
+    def __call__(self, text: str, proc) -> None:
+        if self.link is not None:
+            return
+        links = [l for l in LINK.findall(text) if "/authorize?" in l or "device.sso." in l]
+        code = CODE.search(text)
+        if not links:
+            return
+        link = links[-1]
+        if "/authorize?" not in link and code is None:
+            return  # the device flow's code is still to come
+        self.link, self.code, self.shown_at = link, code.group(1) if code else None, time.monotonic()
+        if self.act:
+            self.result = follow_sign_in_link(link, self.mock.url, code=self.code, via="terminal")
+
+
+def run_in_terminal(lab: Lab, *args: str, timeout: float = 90, env: dict | None = None,
+                    on_output=None) -> tuple[int, str, str]:
+    """Runs the binary (in the lab's namespace, lab.cli_prefix) with stderr on a pseudo-terminal,
+    as a person at a terminal sees it, and stdout on a pipe (the reply); returns (exit code,
+    stdout, stderr). `on_output(stderr_so_far, proc)` is called after every chunk of stderr: the
+    person reading along (follow the link it shows, press Ctrl-C with os.killpg(proc.pid,
+    SIGINT)...). Past `timeout` the process group is killed and the test fails."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([*lab.cli_prefix, str(tray_binary()), *args],
+                            env=env if env is not None else lab.env(), cwd=lab.project,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave,
+                            start_new_session=True)
+    lab._popen.append(proc)
+    os.close(slave)
+    out: list[bytes] = []
+    reader = threading.Thread(target=lambda: out.append(proc.stdout.read()), daemon=True)
+    reader.start()
+    err = b""
+    deadline = time.monotonic() + timeout
+    timed_out = False
+    try:
+        while True:
+            if time.monotonic() >= deadline:
+                timed_out = True
+                break
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # the terminal closed: the process is gone
+                    break
+                if not chunk:
+                    break
+                err += chunk
+                if on_output is not None:
+                    on_output(err.decode(errors="replace"), proc)
+            elif proc.poll() is not None:
+                break
+        if timed_out:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        rc = proc.wait(timeout=30)
+        reader.join(timeout=30)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    if timed_out:
+        pytest.fail(f"aws-sso-tray {' '.join(args)} did not finish within {timeout}s; "
+                    f"terminal: {err.decode(errors='replace')[-2000:]!r}")
+    return rc, b"".join(out).decode(errors="replace"), err.decode(errors="replace")
+
+
+# ---- both AWS CLIs ----------------------------------------------------------------------------
+
+class AwsCliChoice:
+    """The AWS CLI a test runs the binary with (the `aws_cli` fixture)."""
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+
+    @property
+    def pkce(self) -> bool:
+        """Whether it signs in with PKCE (authorization code) when a browser is at hand: from 2.22."""
+        major, minor, _ = (int(x) for x in self.version.split("."))
+        return (major, minor) >= (2, 22)
+
+    def assert_ran(self, mock: OidcMock) -> None:
+        """It was this CLI that talked to the mock (its User-Agent on RegisterClient)."""
+        agents = mock.register_agents
+        assert agents, "no RegisterClient reached the mock: no CLI signed in"
+        assert all(f"aws-cli/{self.version} " in a for a in agents), (self.version, agents)
+
+    def __repr__(self) -> str:
+        return f"AWS CLI {self.version}"
+
+
+@pytest.fixture(params=["cli-2.9", "cli-2.36"])
+def aws_cli(request, lab) -> AwsCliChoice:
+    """Runs the test once with each AWS CLI, selected explicitly: `cli-2.9` is Debian's 2.9.19 at
+    /usr/bin/aws (device code only), `cli-2.36` is 2.36.7 mounted over /usr/local
+    (lab.use_current_cli; PKCE by default, `--use-device-code`). Take it before calling
+    lab.use_browser (either order works: both are mounts in the same namespace)."""
+    if request.param == "cli-2.36":
+        lab.use_current_cli()
+        return AwsCliChoice("2.36.7")
+    return AwsCliChoice("2.9.19")

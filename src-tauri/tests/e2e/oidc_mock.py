@@ -13,18 +13,35 @@ The OIDC side is strict the way the real service is:
   token and the old one is spent; without it no refresh token comes back and the old one stays live.
 - access tokens are accepted by GetRoleCredentials until they expire or are revoked.
 Every refresh grant is recorded in `refresh_grants` (who sent it, what it carried, the outcome).
+
+Both sign-in flows of the AWS CLI are served, as AWS CLI 2.36.7 drives them
+(awscli/botocore/utils.py SSOTokenFetcher / SSOTokenFetcherAuth, awscli/customizations/sso/utils.py):
+- device code: RegisterClient, StartDeviceAuthorization, CreateToken(grantType device_code) polled.
+  With `require_approval` the code is granted only once a person approved its user code
+  (`approve_user_code`, or `POST /device/approve` as the stand-in browser does); never by itself.
+- authorization code with PKCE: RegisterClient with `grantTypes` (authorization_code, refresh_token),
+  `redirectUris` (http://127.0.0.1/oauth/callback) and `issuerUrl`; the browser's
+  `GET /authorize?response_type=code&client_id&redirect_uri&state&code_challenge_method=S256&scopes&code_challenge`
+  answered `302` to `redirect_uri?code=...&state=...`; then CreateToken(grantType authorization_code,
+  code, codeVerifier, redirectUri), whose verifier must hash (S256) to the challenge. Every step is
+  recorded (`registrations`, `authorize_requests`, `code_grants`, `approvals`).
 """
 
 from __future__ import annotations
 
+import base64
 import collections
+import hashlib
 import json
+import re
 import secrets
 import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
+import urllib.error
+import urllib.request
 from xml.sax.saxutils import escape
 
 # /token behaviours (device-code grant; the refresh_token grant works in ok/flood only)
@@ -35,6 +52,69 @@ MODE_FLOOD = "flood"    # like ok, but the verification URLs are several MB (the
 MODES = (MODE_OK, MODE_NEVER, MODE_FAIL, MODE_FLOOD)
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+CODE_GRANT = "authorization_code"
+# Where the AWS CLI's loopback callback server listens (AuthCodeFetcher): registered without its
+# port, sent with it (RFC 8252 loopback redirects may differ in port only).
+CLI_REDIRECT = re.compile(r"^http://127\.0\.0\.1(:\d{1,5})?/oauth/callback$")
+PKCE_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")   # base64url(sha256), without its '='
+# The device flow's verification host; the stand-in browser resolves it to the mock.
+DEVICE_HOST = re.compile(r"^device\.sso\.[a-z0-9-]+\.amazonaws\.com$")
+
+
+def _without_port(url: str) -> str:
+    return re.sub(r"^(http://127\.0\.0\.1):\d+", r"\1", url)
+
+
+def follow_sign_in_link(url: str, mock_url: str, *, code: str | None = None, via: str = "person",
+                        timeout: float = 30.0) -> str:
+    """Does with a sign-in link what a person in a browser on this machine does, and says what
+    happened (a short phrase; "approved" and "returned to the CLI" are the successes):
+    - a device-flow link (https://device.sso.<region>.amazonaws.com/..., reached at the mock as if
+      DNS led there): opens the page and confirms the code (the link's `user_code`, else `code`,
+      as typed from the terminal) with `POST /device/approve`;
+    - a PKCE authorize link on the mock: opens it, and follows its 302 to the AWS CLI's loopback
+      callback (http://127.0.0.1:<port>/oauth/callback), as the browser would.
+    Any other link is not visited ("not an expected sign-in host")."""
+    import http.client
+
+    parsed = urlparse(url)
+    mock = urlparse(mock_url)
+    query = parse_qs(parsed.query)
+    if parsed.scheme == "https" and DEVICE_HOST.match(parsed.hostname or ""):
+        page = f"{mock_url}{parsed.path}" + (f"?{parsed.query}" if parsed.query else "")
+        with urllib.request.urlopen(page, timeout=timeout) as r:
+            r.read()
+        user_code = (query.get("user_code") or [code or ""])[0]
+        if not user_code:
+            return "no code to enter"
+        data = urlencode({"user_code": user_code, "via": via}).encode()
+        try:
+            with urllib.request.urlopen(f"{mock_url}/device/approve", data=data, timeout=timeout) as r:
+                r.read()
+        except urllib.error.HTTPError as e:
+            return f"code refused ({e.code})"
+        return "approved"
+    if (parsed.scheme, parsed.netloc) == (mock.scheme, mock.netloc) and parsed.path == "/authorize":
+        conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=timeout)
+        try:
+            conn.request("GET", f"{parsed.path}?{parsed.query}")
+            resp = conn.getresponse()
+            resp.read()
+            location = resp.getheader("Location") or ""
+        finally:
+            conn.close()
+        if resp.status != 302:
+            return f"stayed on the authorize page ({resp.status})"
+        target = urlparse(location)
+        if not CLI_REDIRECT.match(f"{target.scheme}://{target.netloc}{target.path}"):
+            return "redirected somewhere other than the CLI's loopback"
+        try:
+            with urllib.request.urlopen(location, timeout=timeout) as r:
+                r.read()
+        except OSError as e:
+            return f"the CLI's loopback did not answer ({e.__class__.__name__})"
+        return "returned to the CLI" + (" with an error" if "error" in parse_qs(target.query) else "")
+    return "not an expected sign-in host"
 
 
 class OidcMock:
@@ -47,8 +127,30 @@ class OidcMock:
                  refresh_barrier: int = 0, refresh_barrier_timeout: float = 15.0,
                  refresh_priority: tuple[str, ...] = (), refresh_gap: float = 0.7,
                  refresh_answer_delay: dict[str, float] | None = None,
-                 refresh_error_echo: bool = False, session_seconds: float | None = None) -> None:
+                 refresh_error_echo: bool = False, session_seconds: float | None = None,
+                 require_approval: bool = False) -> None:
         self.tag = secrets.token_hex(6)  # makes every issued value unique to this mock
+        # Device flow: False (the old default) grants a token after `pending_polls`; True grants it
+        # only once the user code was approved (approve_user_code / POST /device/approve), as a
+        # person does on the verification page.
+        self.require_approval = require_approval
+        # One dict per approval: user_code, via, pending_polls_before (polls answered "pending"
+        # for that code before it was approved: > 0 proves the CLI was already waiting), at.
+        self.approvals: list[dict] = []
+        # RegisterClient bodies as sent (clientName, clientType, scopes, grantTypes, redirectUris,
+        # issuerUrl), with the user agent.
+        self.registrations: list[dict] = []
+        # One dict per GET /authorize: the query (one value per key), outcome ("redirected",
+        # "denied", "held" (mode never: the person never confirms) or "rejected: <why>"), location.
+        self.authorize_requests: list[dict] = []
+        # One dict per CreateToken(authorization_code): the body's fields (no secrets' values
+        # beyond what the test already knows) and outcome ("ok", "invalid_client",
+        # "invalid_grant: <why>").
+        self.code_grants: list[dict] = []
+        self._user_codes: dict[str, str] = {}   # userCode -> deviceCode
+        self._approved: set[str] = set()        # approved deviceCodes
+        self._registered: dict[str, dict] = {}  # clientId -> RegisterClient body
+        self._auth_codes: dict[str, dict] = {}  # code -> {"client_id", "redirect_uri", "challenge", "used"}
         self.expires_in = expires_in
         self.pending_polls = pending_polls
         self.mode = mode
@@ -103,7 +205,9 @@ class OidcMock:
         self.sts_requests: list[dict] = []
         self.counts: collections.Counter[str] = collections.Counter()
         # kind -> issued values: access_token, refresh_token, client_id, client_secret,
-        # device_code, user_code, verification_uri (the short marker, see _verification_marker)
+        # device_code, user_code, verification_uri (the short marker, see _verification_marker),
+        # auth_code, pkce_state, code_challenge (from the authorize links a browser opened),
+        # code_verifier (from the CLI's CreateToken)
         self.issued: dict[str, list[str]] = collections.defaultdict(list)
         self._polls: dict[str, int] = {}        # deviceCode -> CreateToken attempts so far
         self._devices: dict[str, str] = {}      # deviceCode -> clientId
@@ -169,6 +273,26 @@ class OidcMock:
         """One StartDeviceAuthorization per `aws sso login` run."""
         return self.count("device_authorization")
 
+    @property
+    def sign_ins(self) -> int:
+        """Sign-ins that reached the user's side of the service: device authorizations started
+        plus authorize pages a browser opened (PKCE)."""
+        return self.count("device_authorization") + self.count("authorize")
+
+    def approve_user_code(self, user_code: str, via: str = "test") -> bool:
+        """A person confirms `user_code` on the verification page. False for an unknown code.
+        Call it only once the code was shown to the user (terminal, browser, window)."""
+        with self._cond:
+            device_code = self._user_codes.get(user_code)
+            if device_code is None:
+                return False
+            self._approved.add(device_code)
+            self.approvals.append({"user_code": user_code, "via": via, "at": time.monotonic(),
+                                   "pending_polls_before": self._polls.get(device_code, 0)})
+            self.counts["approved"] += 1
+            self._cond.notify_all()
+        return True
+
     def wait_for(self, endpoint: str, n: int = 1, timeout: float = 30.0) -> bool:
         """Block until `endpoint` was called at least n times (polls a condition, no blind sleep)."""
         deadline = time.monotonic() + timeout
@@ -184,7 +308,8 @@ class OidcMock:
         """Every secret-ish value issued so far (search output for these)."""
         with self._lock:
             return [v for kind in ("access_token", "refresh_token", "client_secret", "device_code",
-                                   "user_code", "verification_uri", "role_secret") for v in self.issued[kind]]
+                                   "user_code", "verification_uri", "role_secret", "auth_code",
+                                   "pkce_state", "code_challenge", "code_verifier") for v in self.issued[kind]]
 
     @property
     def last_access_token(self) -> str | None:
@@ -329,6 +454,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._sts(raw)
         if path == "/logout":
             return self._logout()
+        if path == "/device/approve":
+            return self._approve(raw)
         route = {"/client/register": self._register, "/device_authorization": self._device_auth,
                  "/token": self._token}.get(path)
         if route is None:
@@ -340,6 +467,10 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlparse(self.path).path
         if path == "/federation/credentials":
             return self._role_credentials()
+        if path == "/authorize":
+            return self._authorize()
+        if path.startswith("/e2eVerify-"):
+            return self._verification_page()
         self.owner._hit("unknown")
         return self._error(404, "ResourceNotFoundException", "not_found")
 
@@ -349,6 +480,11 @@ class _Handler(BaseHTTPRequestHandler):
         m.register_agents.append(self.headers.get("User-Agent") or "")
         now = int(time.time())
         client_id, client_secret = m.register_client()
+        with m._lock:
+            m._registered[client_id] = dict(body)
+            m.registrations.append({**{k: body.get(k) for k in (
+                "clientName", "clientType", "scopes", "grantTypes", "redirectUris", "issuerUrl")},
+                "client_id": client_id, "user_agent": self.headers.get("User-Agent") or ""})
         self._send(200, {"clientId": client_id, "clientSecret": client_secret,
                          "clientIdIssuedAt": now, "clientSecretExpiresAt": now + 90 * 86400})
 
@@ -369,6 +505,7 @@ class _Handler(BaseHTTPRequestHandler):
             marker = self._verification_marker(m)
             m._polls[device_code] = 0
             m._devices[device_code] = body.get("clientId", "")
+            m._user_codes[user_code] = device_code
             flood = m.mode == MODE_FLOOD
             flood_bytes = m.flood_bytes
             interval = m.interval
@@ -383,10 +520,139 @@ class _Handler(BaseHTTPRequestHandler):
                          else f"{uri}?user_code={user_code}",
                          "expiresIn": 600, "interval": interval})
 
+    def _html(self, status: int, text: str) -> None:
+        data = f"<!doctype html><title>mock sign-in</title><p>{escape(text)}</p>".encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _verification_page(self) -> None:
+        """The device flow's verification page (reached through the stand-in browser, which maps
+        device.sso.<region>.amazonaws.com here): asks to confirm the code."""
+        self.owner._hit("verification_page")
+        code = (parse_qs(urlparse(self.path).query).get("user_code") or [""])[0]
+        self._html(200, f"Confirm the code {code}" if code else "Enter the code shown to you")
+
+    def _approve(self, raw: bytes) -> None:
+        """POST /device/approve (user_code=..., via=...): a person confirmed the code."""
+        form = parse_qs(raw.decode(errors="replace"))
+        code = (form.get("user_code") or [""])[0]
+        via = (form.get("via") or ["http"])[0]
+        if not self.owner.approve_user_code(code, via=via):
+            return self._html(404, "unknown code")
+        self._html(200, "Request approved. You may close this window.")
+
+    def _authorize(self) -> None:
+        """GET /authorize (PKCE): checked like the real service, then 302 to the CLI's loopback."""
+        m = self.owner
+        m._hit("authorize")
+        query = {k: v[0] for k, v in parse_qs(urlparse(self.path).query, keep_blank_values=True).items()}
+        record = {"query": query, "outcome": None, "location": None}
+        with m._lock:
+            m.authorize_requests.append(record)
+            for kind, key in (("pkce_state", "state"), ("code_challenge", "code_challenge")):
+                if query.get(key) and query[key] not in m.issued[kind]:
+                    m.issued[kind].append(query[key])
+            reg = m._registered.get(query.get("client_id", ""))
+            redirect = query.get("redirect_uri", "")
+            registered = [_without_port(u or "") for u in (reg or {}).get("redirectUris") or []]
+            why = None
+            if query.get("response_type") != "code":
+                why = "response_type is not code"
+            elif reg is None:
+                why = "unknown client_id"
+            elif CODE_GRANT not in (reg.get("grantTypes") or []):
+                why = "client not registered for authorization_code"
+            elif not CLI_REDIRECT.match(redirect):
+                why = "redirect_uri is not the CLI's loopback callback"
+            elif _without_port(redirect) not in registered:
+                why = "redirect_uri not registered"
+            elif not query.get("state"):
+                why = "no state"
+            elif query.get("code_challenge_method") != "S256":
+                why = "code_challenge_method is not S256"
+            elif not PKCE_CHALLENGE.match(query.get("code_challenge", "")):
+                why = "code_challenge is not an unpadded base64url SHA-256"
+            elif not query.get("scopes"):
+                why = "no scopes"
+            if why is None and m.mode != MODE_NEVER and m.mode != MODE_FAIL:
+                code = m._next("auth_code", "e2eAuthCode-{tag}-{n}")
+                m._auth_codes[code] = {"client_id": query["client_id"], "redirect_uri": redirect,
+                                       "challenge": query["code_challenge"], "used": False}
+            mode = m.mode
+        if why is not None:
+            record["outcome"] = f"rejected: {why}"
+            return self._html(400, f"invalid request: {why}")
+        if mode == MODE_NEVER:
+            record["outcome"] = "held"  # the person never confirms
+            return self._html(200, "Allow access? (waiting for you)")
+        state = query["state"]
+        if mode == MODE_FAIL:
+            record["outcome"] = "denied"
+            location = f"{redirect}?{urlencode({'error': 'access_denied', 'state': state})}"
+        else:
+            record["outcome"] = "redirected"
+            location = f"{redirect}?{urlencode({'code': code, 'state': state})}"
+        record["location"] = location
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _code_grant(self, body: dict) -> None:
+        """CreateToken(grantType authorization_code): the PKCE flow's exchange."""
+        m = self.owner
+        m._hit("token")
+        record = {k: body.get(k) for k in ("clientId", "code", "redirectUri")}
+        record["has_verifier"] = bool(body.get("codeVerifier"))
+        with m._lock:
+            m.code_grants.append(record)
+            client_id = body.get("clientId") or ""
+            info = m._auth_codes.get(body.get("code") or "")
+            verifier = body.get("codeVerifier") or ""
+            hashed = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+            if not client_id or m._clients.get(client_id) != body.get("clientSecret"):
+                outcome = "invalid_client"
+            elif info is None:
+                outcome = "invalid_grant: unknown code"
+            elif info["used"]:
+                outcome = "invalid_grant: code already used"
+            elif info["client_id"] != client_id:
+                outcome = "invalid_grant: code of another client"
+            elif body.get("redirectUri") != info["redirect_uri"]:
+                outcome = "invalid_grant: redirectUri differs from the authorize request's"
+            elif not (43 <= len(verifier) <= 128) or hashed != info["challenge"]:
+                outcome = "invalid_grant: codeVerifier does not match the code_challenge"
+            else:
+                outcome = "ok"
+            if info is not None:
+                info["used"] = True  # single use, whatever the outcome
+            if verifier:
+                m.issued["code_verifier"].append(verifier)  # a secret of the CLI's: search for it
+            if outcome == "ok":
+                expires_in = m.expires_in
+                sid = m._sign_in_session()
+                access = m._issue_access(expires_in, sid)
+                refresh = m._issue_refresh(client_id, sid) if m.issue_refresh_token else None
+            record["outcome"] = outcome
+        if outcome == "invalid_client":
+            return self._error(401, "InvalidClientException", "invalid_client")
+        if outcome != "ok":
+            return self._error(400, "InvalidGrantException", "invalid_grant")
+        m._hit("token_issued")
+        reply = {"accessToken": access, "tokenType": "Bearer", "expiresIn": expires_in}
+        if refresh:
+            reply["refreshToken"] = refresh
+        self._send(200, reply)
+
     def _token(self, body: dict) -> None:
         m = self.owner
         if body.get("grantType") == "refresh_token":
             return self._refresh_grant(body)
+        if body.get("grantType") == CODE_GRANT:
+            return self._code_grant(body)
 
         m._hit("token")
         device_code = body.get("deviceCode")
@@ -398,11 +664,12 @@ class _Handler(BaseHTTPRequestHandler):
                 known = True
                 m._polls[device_code] += 1
                 attempt = m._polls[device_code]
+                waiting = m.require_approval and device_code not in m._approved
         if not known:
             return self._error(400, "InvalidGrantException", "invalid_grant")
         if mode == MODE_FAIL:
             return self._error(400, "AccessDeniedException", "access_denied")
-        if mode == MODE_NEVER or attempt <= m.pending_polls:
+        if mode == MODE_NEVER or attempt <= m.pending_polls or waiting:
             m._hit("token_pending")
             return self._error(400, "AuthorizationPendingException", "authorization_pending")
         with m._lock:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+import threading
 
 from conftest import (LEGACY_START_URL, SCOPES, SESSION, START_URL, cache_name, iso_z,
                       mcp_errors_tuple, mcp_session, registration_cache_name, run_async, structured)
+from oidc_mock import follow_sign_in_link
 
 # Everything at trace, and the SDK's own modules named too: a more specific directive must not
 # get around the binary's cap on them.
@@ -202,3 +204,93 @@ def test_silent_refresh_paths_leak_no_secret(lab, mock):
     leaks = [(name, secret) for name, text in outputs.items()
              for secret in planted + mock.secrets() if secret in text]
     assert not leaks, "secrets leaked:\n" + "\n".join(f"  {n}: {s}" for n, s in leaks)
+
+
+def test_sign_in_prompts_leak_nowhere(lab, mock, aws_cli):
+    """Issue 10: the sign-in prompts of both CLIs and both flows (the device code and its links;
+    PKCE's authorize link, its state and challenge, the code the browser brings back, the CLI's
+    verifier) reach the user only: never a log file (stderr into a file, the app's own state
+    files) or an MCP reply, at RUST_LOG=trace. Over MCP: a client without URL elicitation, and one
+    whose user is shown the link (URL-mode elicitation) and opens it."""
+    mock.configure(require_approval=True, pending_polls=0)  # only a person who saw it approves
+    elicited: list[str] = []
+
+    async def person_opens_the_link(context, params):
+        from mcp import types
+        url = getattr(params, "url", None) or ""
+        elicited.append(url)
+        if url:  # opened in a browser, which goes on by itself
+            threading.Thread(target=follow_sign_in_link, args=(url, mock.url),
+                             kwargs={"via": "elicitation"}, daemon=True).start()
+        return types.ElicitResult(action="accept")
+
+    env = lab.env(**TRACE)
+    outputs: dict[str, str] = {}
+    replies: dict[str, dict | None] = {}
+    errors = mcp_errors_tuple()
+
+    def capture(name: str, *args: str, env: dict) -> int:
+        with open(lab.root / f"{name}.log", "w+") as log:
+            proc = lab.spawn(*args, env=env, stderr=log)
+            out, _ = proc.communicate(timeout=150)
+            log.seek(0)
+            outputs[f"{name} stdout"], outputs[f"{name} log"] = out, log.read()
+        return proc.returncode
+
+    async def mcp(name: str, elicitation=None) -> None:
+        async with mcp_session(lab, lab.root / f"mcp-{name}.log", elicitation=elicitation, **TRACE) as s:
+            try:
+                result = await s.call_tool("refresh_aws_sso_token", {"profile": "dev"})
+                outputs[f"mcp {name} reply"] = result.model_dump_json()
+                replies[name] = structured(result)
+            except errors as exc:
+                outputs[f"mcp {name} reply"] = repr(exc.error)
+        outputs[f"mcp {name} log"] = (lab.root / f"mcp-{name}.log").read_text()
+
+    # No display: the device flow's link and code are printed by the CLI and go nowhere (into a
+    # pipe nobody reads them; the app may stop at once or wait out the timeout).
+    rc_hidden = capture("refresh without a browser", "refresh", "--profile", "dev", "--json",
+                        "--timeout", "15", env=env)
+    lab.end_cool_down()
+    run_async(mcp("without a browser"), timeout=200)
+    lab.end_cool_down()
+    run_async(mcp("elicitation", elicitation=person_opens_the_link), timeout=200)
+    lab.end_cool_down()
+    lab.token_path().unlink(missing_ok=True)  # else the next refresh renews it silently
+    # A browser (PKCE for 2.36): the link goes to the opener only.
+    lab.use_browser("follow")
+    rc_browser = capture("refresh with a browser", "refresh", "--profile", "dev", "--json",
+                         env=lab.env(**TRACE))
+    lab.end_cool_down()
+    lab.token_path().unlink(missing_ok=True)
+    run_async(mcp("with a browser"), timeout=200)
+    # The app's own files: the session log, lock and failure notes, settings.
+    for folder in (lab.xdg_state, lab.xdg_config):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                outputs[f"file {path.relative_to(lab.root)}"] = path.read_text(errors="replace")
+
+    links = [v["url"] for v in lab.browser_visits() if v["event"] == "opened"]
+    searched = mock.secrets() + links + [e for e in elicited if e]
+    leaks = [(name, secret) for name, text in outputs.items() for secret in searched if secret in text]
+    assert not leaks, "sign-in prompts leaked:\n" + "\n".join(f"  {n}: {s[:120]}" for n, s in leaks)
+    # Not vacuous: trace logging was on, both prompts were really produced, and both CLIs ran.
+    for name in ("refresh without a browser log", "refresh with a browser log", "mcp with a browser log",
+                 "mcp elicitation log"):
+        assert_traced(outputs[name], name)
+    aws_cli.assert_ran(mock)
+    assert mock.count("device_authorization") >= 2 and mock.issued["user_code"], mock.counts
+    assert rc_hidden == 1, outputs["refresh without a browser stdout"]
+    assert len(links) == 2, lab.browser_visits()
+    assert rc_browser == 0, outputs["refresh with a browser stdout"]
+    assert (replies.get("with a browser") or {}).get("success") is True, outputs["mcp with a browser reply"]
+    assert (replies.get("elicitation") or {}).get("success") is True, outputs["mcp elicitation reply"]
+    assert len(elicited) == 1 and mock.issued["user_code"][2] in elicited[0], elicited
+    if aws_cli.pkce:  # the browser's sign-ins were PKCE; the others asked for a device code
+        for kind in ("pkce_state", "code_challenge", "auth_code", "code_verifier"):
+            assert len(mock.issued[kind]) == 2, (kind, mock.issued[kind])
+        assert mock.count("device_authorization") == 3
+        assert [a["via"] for a in mock.approvals] == ["elicitation"]
+    else:
+        assert mock.count("device_authorization") == 5
+        assert [a["via"] for a in mock.approvals] == ["elicitation", "browser", "browser"]

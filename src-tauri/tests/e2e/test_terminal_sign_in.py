@@ -1,98 +1,71 @@
 """A sign-in run from a terminal without a browser shows its link and code to the person there
-(on stderr; stdout stays the reply), and only there: not when stderr is a pipe or a log."""
+(on stderr; stdout stays the reply), and only there: not when stderr is a pipe or a log.
+
+Every case runs with both AWS CLIs (`aws_cli`: 2.9.19, and 2.36.7, which is asked for the device
+flow since no browser is at hand), and the code is approved only by the person who read it.
+"""
 
 from __future__ import annotations
 
-import os
-import pty
-import select
-import subprocess
-import time
+import json
 
-from conftest import SESSION, tray_binary
+import pytest
+
+from conftest import SESSION, Person, run_in_terminal
 
 
-def run_with_terminal_stderr(lab, *args: str, timeout: float = 90) -> tuple[int, str, str]:
-    """Runs the binary with stderr on a pseudo-terminal; returns (exit code, stdout, stderr)."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([*lab.cli_prefix, str(tray_binary()), *args], env=lab.env(), cwd=lab.project,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave,
-                            start_new_session=True)
-    os.close(slave)
-    err = b""
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:  # the terminal closed: the process is gone
-                    break
-                if not chunk:
-                    break
-                err += chunk
-            elif proc.poll() is not None:
-                break
-        out = proc.stdout.read().decode()
-        rc = proc.wait(timeout=10)
-    finally:
-        os.close(master)
-        if proc.poll() is None:
-            os.killpg(proc.pid, 9)
-            proc.wait()
-    return rc, out, err.decode(errors="replace")
+@pytest.fixture(autouse=True)
+def a_person_approves(mock):
+    """Device codes are granted only once approved (never by the mock by itself)."""
+    mock.configure(require_approval=True, pending_polls=0)
 
 
-def test_refresh_in_a_terminal_shows_the_link_and_code(lab, mock):
+def test_refresh_in_a_terminal_shows_the_link_and_code(lab, mock, aws_cli):
     """Issue 10 (reported): without a display the link the CLI printed was swallowed and the
-    refresh waited out its timeout."""
-    rc, out, err = run_with_terminal_stderr(lab, "refresh", "--profile", "dev", "--json")
-    assert rc == 0, err
-    assert '"success": true' in out
-    codes = mock.issued["user_code"]
-    links = mock.issued["verification_uri"]
-    assert codes and links, "no sign-in ran"
-    assert codes[-1] in err, err
-    assert links[-1] in err, err
+    refresh waited out its timeout; with 2.36.7 the CLI's default PKCE flow waited for a redirect
+    to this machine that no browser sends. Without a browser here the app asks for the device-code
+    flow, which any device can finish, and shows its link and code."""
+    person = Person(mock)
+    rc, out, err = run_in_terminal(lab, "refresh", "--profile", "dev", "--json", "--timeout", "90",
+                                   on_output=person, timeout=120)
+    assert person.link and person.code, f"no link and code on the terminal: {err[-2000:]!r}"
+    assert person.result == "approved", person.result
+    assert rc == 0, err[-2000:]
+    reply = json.loads(out)
+    assert reply["success"] is True and reply["method"] == "browser", reply
+    aws_cli.assert_ran(mock)
+    assert mock.count("device_authorization") == 1 and not mock.authorize_requests
+    assert person.code == mock.issued["user_code"][-1]
+    assert mock.issued["verification_uri"][-1] in person.link
+    assert lab.read_token()["accessToken"] == mock.last_access_token
     # stdout is the reply only.
-    assert codes[-1] not in out and links[-1] not in out
+    assert person.code not in out and person.link not in out
 
 
-def test_refresh_into_a_pipe_keeps_them_out(lab, mock):
-    res = lab.run("refresh", "--profile", "dev", "--json")
-    assert res.returncode == 0, res.stderr
+def test_refresh_into_a_pipe_keeps_them_out(lab, mock, aws_cli):
+    """Nobody can read a pipe's link: it is not written there, so nobody signs in."""
+    res = lab.run("refresh", "--profile", "dev", "--json", "--timeout", "10", timeout=90)
+    assert res.returncode == 1, res.stdout
+    aws_cli.assert_ran(mock)
+    assert mock.count("device_authorization") == 1, "the CLI never asked for a code"
     for secret in mock.issued["user_code"] + mock.issued["verification_uri"]:
         assert secret not in res.stdout + res.stderr
+    assert not mock.approvals and not lab.token_path(SESSION).exists()
 
 
-def test_ensure_shows_them_to_whoever_reads_its_output(lab, mock):
+def test_ensure_shows_them_to_whoever_reads_its_output(lab, mock, aws_cli):
     """`ensure` is run for a person (a terminal, Claude Code's awsAuthRefresh, which shows the
     output): the link goes to stderr even into a pipe, stdout stays empty."""
-    res = lab.run("ensure", "--profile", "dev")
-    assert res.returncode == 0, res.stderr
-    assert res.stdout == ""
-    assert mock.issued["user_code"][-1] in res.stderr, res.stderr
+    person = Person(mock)
+    proc = lab.spawn("ensure", "--profile", "dev", "--timeout", "90")
+    err = ""
+    for line in proc.stderr:  # read as it comes, as the tool showing it would
+        err += line
+        person(err, proc)
+    out = proc.stdout.read()
+    assert proc.wait(timeout=60) == 0, err[-2000:]
+    assert out == ""
+    assert person.code == mock.issued["user_code"][-1], err[-2000:]
+    assert person.result == "approved", person.result
+    aws_cli.assert_ran(mock)
     assert lab.token_path(SESSION).is_file()
-
-
-def test_the_current_cli_signs_in_with_a_code_when_there_is_no_browser(lab, mock):
-    """Issue 10 (reported): with AWS CLI 2.36.7 and no display, `refresh` waited out its timeout:
-    the CLI's default PKCE flow waits for a redirect to this machine that no browser sends. Without
-    a browser here the app asks for the device-code flow, which any device can finish."""
-    lab.use_current_cli()
-    res, reply = lab.run_json("refresh", "--profile", "dev", "--json", "--timeout", "60")
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert reply["success"] is True and reply["method"] == "browser", reply
-    assert mock.count("device_authorization") == 1 and mock.logins == 1
-    assert lab.read_token()["accessToken"] == mock.last_access_token
-    # It really was 2.36.7 that signed in.
-    assert any("aws-cli/2.36.7" in a for a in mock.register_agents), mock.register_agents
-
-
-def test_the_current_cli_in_a_terminal_shows_the_link_and_code(lab, mock):
-    lab.use_current_cli()
-    rc, out, err = run_with_terminal_stderr(lab, "refresh", "--profile", "dev", "--json")
-    assert rc == 0, err
-    assert any("aws-cli/2.36.7" in a for a in mock.register_agents), mock.register_agents
-    assert mock.issued["user_code"][-1] in err and mock.issued["verification_uri"][-1] in err, err
