@@ -613,6 +613,7 @@ mod tests {
                 account_id: None,
                 role_name: None,
                 source_profile: None,
+                login_session: None,
                 token: Some(token),
             });
         }
