@@ -23,6 +23,8 @@ pub mod settings;
 pub mod sign_out;
 pub mod silent_refresh;
 pub mod sso_cache;
+#[cfg(windows)]
+pub mod windows;
 
 pub use error::{Error, Result};
 pub use inventory::Inventory;
