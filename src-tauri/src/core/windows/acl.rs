@@ -38,6 +38,11 @@ const WRITE_RIGHTS: u32 = FILE_WRITE_DATA
     | WRITE_OWNER
     | GENERIC_WRITE
     | GENERIC_ALL;
+/// For a folder above a program's own folder, only what replaces an existing entry counts:
+/// deleting or renaming children or the folder, or taking over its DACL or owner. Adding entries
+/// does not change the path: every signed-in user may create folders in `C:\`, and Windows then
+/// still lets nobody but the administrators rename `C:\Program Files`.
+const ANCESTOR_RIGHTS: u32 = FILE_DELETE_CHILD | DELETE | WRITE_DAC | WRITE_OWNER | GENERIC_ALL;
 const ACCESS_ALLOWED: u8 = 0;
 const TRUSTED_INSTALLER: &str = "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464";
 
@@ -233,6 +238,11 @@ unsafe fn allowed_entries(dacl: *mut ACL) -> Vec<Allowed> {
 
 /// Why someone other than `trusted` could change `path`, or `Ok`.
 fn others_cannot_change(path: &Path, s: &Security, trusted: &Trusted) -> Result<(), String> {
+    others_lack(path, s, trusted, WRITE_RIGHTS)
+}
+
+/// Why someone other than `trusted` holds any of `rights` on `path`, or `Ok`.
+fn others_lack(path: &Path, s: &Security, trusted: &Trusted, rights: u32) -> Result<(), String> {
     let Some(dacl) = &s.dacl else {
         return Err(format!(
             "{} has no access control list: any user can change it",
@@ -241,7 +251,7 @@ fn others_cannot_change(path: &Path, s: &Security, trusted: &Trusted) -> Result<
     };
     match dacl
         .iter()
-        .find(|a| a.mask & WRITE_RIGHTS != 0 && !trusted.is_trusted(&a.sid))
+        .find(|a| a.mask & rights != 0 && !trusted.is_trusted(&a.sid))
     {
         Some(_) => Err(format!("{} can be changed by other users", path.display())),
         None => Ok(()),
@@ -260,17 +270,29 @@ pub fn private_to_user(path: &Path) -> Result<(), String> {
 }
 
 /// Windows' `permissions::trusted_program_path`: `path` and every folder above it are owned by
-/// the user or the administrators, and nobody else may change them.
+/// the user or the administrators, nobody else may change the program or add to its folder (a
+/// DLL planted beside an `.exe` is loaded by it), and nobody else may replace a folder on the way.
 pub fn trusted_program_path(path: &Path) -> Result<(), String> {
     let trusted = Trusted::new()?;
-    for p in path.ancestors().filter(|p| !p.as_os_str().is_empty()) {
+    let levels = path.ancestors().filter(|p| !p.as_os_str().is_empty());
+    for (depth, p) in levels.enumerate() {
         let s = security_of(p).map_err(|e| format!("{} cannot be checked ({e})", p.display()))?;
         if !s.owner.as_ref().is_some_and(|o| trusted.is_trusted(o)) {
             return Err(format!("{} belongs to another user", p.display()));
         }
-        others_cannot_change(p, &s, &trusted)?;
+        others_lack(p, &s, &trusted, rights_that_matter(depth))?;
     }
     Ok(())
+}
+
+/// The rights others must not hold on the program (`depth` 0), its folder (1) and the folders
+/// above (2 and up).
+fn rights_that_matter(depth: usize) -> u32 {
+    if depth < 2 {
+        WRITE_RIGHTS
+    } else {
+        ANCESTOR_RIGHTS
+    }
 }
 
 /// Windows' `read::foreign_owner`: `Some` when another user owns `path`.
@@ -424,5 +446,23 @@ pub fn only_user_can_access(path: &Path) -> Result<(), String> {
     match dacl.iter().find(|a| a.sid != me) {
         Some(_) => Err("another account has access".into()),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creating_folders_in_c_drive_root_does_not_taint_program_files() {
+        // `C:\` grants Authenticated Users "create folders" (FILE_APPEND_DATA) on itself.
+        assert_eq!(rights_that_matter(3) & FILE_APPEND_DATA, 0);
+        // Beside the program, adding a file is planting a DLL.
+        assert_ne!(rights_that_matter(1) & FILE_WRITE_DATA, 0);
+        let replace = DELETE | WRITE_DAC | WRITE_OWNER | GENERIC_ALL;
+        for depth in 0..4 {
+            assert_eq!(rights_that_matter(depth) & replace, replace);
+        }
+        assert_ne!(rights_that_matter(2) & FILE_DELETE_CHILD, 0);
     }
 }

@@ -59,9 +59,9 @@ fn jobs() -> std::sync::MutexGuard<'static, Option<HashMap<u32, Handle>>> {
     JOBS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Puts the suspended process `pid` in a new kill-on-close job and resumes it. If the job cannot
-/// be made the process is ended rather than left running outside one (the caller's wait then
-/// sees it exit); `Err` says why.
+/// Puts the suspended process `pid` in a new kill-on-close job and resumes it. If either fails
+/// the process is ended rather than left outside a job or suspended (the caller's wait then sees
+/// it exit); `Err` says why.
 pub fn adopt(pid: u32) -> std::io::Result<()> {
     let job = match job_for(pid) {
         Ok(job) => job,
@@ -71,7 +71,7 @@ pub fn adopt(pid: u32) -> std::io::Result<()> {
         }
     };
     jobs().get_or_insert_with(HashMap::new).insert(pid, job);
-    resume(pid)
+    resume(pid).inspect_err(|_| end(pid))
 }
 
 fn job_for(pid: u32) -> std::io::Result<Handle> {
