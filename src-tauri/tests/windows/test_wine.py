@@ -202,12 +202,12 @@ def test_mcp_initialize_list_tools_and_status(home):
         with open(home.root / "server.log", "w") as errlog:
             async with stdio_client(params, errlog=errlog) as (read, write_):
                 async with ClientSession(read, write_) as session:
-                    init = await asyncio.wait_for(session.initialize(), 120)
+                    init = await asyncio.wait_for(session.initialize(), 240)
                     tools = await session.list_tools()
                     result = await session.call_tool("get_aws_sso_status", {})
                     return init, tools, result
 
-    init, tools, result = asyncio.run(asyncio.wait_for(scenario(), 300))
+    init, tools, result = asyncio.run(asyncio.wait_for(scenario(), 420))
     info = getattr(init, "server_info", None) or getattr(init, "serverInfo")  # renamed across SDKs
     assert info.name == "aws-sso-tray", info
     names = {t.name for t in tools.tools}
