@@ -1081,6 +1081,8 @@ fn kill_group(pid: u32) {
     crate::core::windows::job::end(pid);
 }
 
+// Unix only: the fake CLIs are shell scripts, and the tests read process groups and modes. The
+// Windows counterparts (job objects, DACLs, the CLI folder) are in core/windows.
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;

@@ -146,6 +146,7 @@ fn group_of(gid: u32) -> Option<(String, Vec<String>)> {
     }
 }
 
+// Unix only: mode bits, uids and groups. The DACL checks are tested in core/windows.
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
