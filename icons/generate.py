@@ -18,6 +18,10 @@ STATES = {
 
 
 def png(path, size, pixel):
+    path.write_bytes(png_bytes(size, pixel))
+
+
+def png_bytes(size, pixel):
     rows = bytearray()
     for y in range(size):
         rows.append(0)
@@ -26,8 +30,7 @@ def png(path, size, pixel):
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
     ihdr = struct.pack(">IIBBBBB", size, size, 8, 6, 0, 0, 0)
-    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(bytes(rows), 9)) + chunk(b"IEND", b"")
-    path.write_bytes(data)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(bytes(rows), 9)) + chunk(b"IEND", b"")
 
 
 def seg_dist(px, py, ax, ay, bx, by):
@@ -73,8 +76,21 @@ def badge(size, fill, mark):
     return pixel
 
 
+def ico(path, pngs):
+    """A Windows icon holding PNG images (valid since Windows Vista): what the Tauri bundler and
+    tauri-build's resource file want on Windows. `pngs` maps size (at most 256) to PNG bytes."""
+    header = struct.pack("<HHH", 0, 1, len(pngs))
+    offset = len(header) + 16 * len(pngs)
+    entries, blobs = b"", b""
+    for size, data in sorted(pngs.items()):
+        entries += struct.pack("<BBBBHHII", size % 256, size % 256, 0, 0, 1, 32, len(data), offset + len(blobs))
+        blobs += data
+    path.write_bytes(header + entries + blobs)
+
+
 if __name__ == "__main__":
     for name, (fill, mark) in STATES.items():
         png(HERE / f"tray-{name}.png", 32, badge(32, fill, mark))
     for size, name in [(32, "32x32.png"), (128, "128x128.png"), (256, "128x128@2x.png"), (512, "icon.png")]:
         png(HERE / name, size, badge(size, (35, 47, 62), "check"))
+    ico(HERE / "icon.ico", {size: png_bytes(size, badge(size, (35, 47, 62), "check")) for size in (16, 32, 48, 256)})

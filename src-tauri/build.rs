@@ -6,6 +6,7 @@ fn main() {
             "get_view",
             "refresh_session",
             "fresh_session",
+            "submit_sign_in_code",
             "open_config",
             "open_portal",
             "save_settings",

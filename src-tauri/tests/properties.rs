@@ -249,9 +249,23 @@ fn plant(path: &Path, format: Format, names: &[String], how: Option<Broken>) {
         }
         Some(Broken::WrongShape) => fs::write(path, servers_text(format, names, false)).unwrap(),
         Some(Broken::Directory) => fs::create_dir_all(path).unwrap(),
+        #[cfg(unix)]
         Some(Broken::Fifo) => {
             let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
             assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        }
+        // Windows has no FIFOs in the file system; its unreadable file is one another program
+        // holds open without sharing (the handle stays open to the end of the test).
+        #[cfg(windows)]
+        Some(Broken::Fifo) => {
+            use std::os::windows::fs::OpenOptionsExt;
+            fs::write(path, good).unwrap();
+            let held = fs::OpenOptions::new()
+                .read(true)
+                .share_mode(0)
+                .open(path)
+                .unwrap();
+            std::mem::forget(held);
         }
     }
 }
@@ -276,6 +290,9 @@ proptest! {
                 continue; // this client is not installed
             }
             let names: Vec<String> = names.into_iter().collect();
+            // A pattern entry (`cli-agents/*.json`) gets one file that matches it (`*` is not
+            // allowed in a Windows file name).
+            let path = PathBuf::from(path.to_string_lossy().replace('*', "x"));
             plant(&path, format, &names, how);
             if how.is_some() {
                 broken_paths.insert(path);

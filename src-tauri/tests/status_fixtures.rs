@@ -81,8 +81,9 @@ fn copy_tree(src: &Path, dst: &Path, home: &Path) {
         let bytes = fs::read(&from).unwrap();
         let is_json = from.extension().is_some_and(|e| e == "json" || e == "toml");
         match std::str::from_utf8(&bytes) {
+            // Inside a JSON or TOML string: a Windows path's backslashes are escaped.
             Ok(text) if is_json && text.contains("{{HOME}}") => {
-                fs::write(&to, text.replace("{{HOME}}", home)).unwrap()
+                fs::write(&to, text.replace("{{HOME}}", &home.replace('\\', "\\\\"))).unwrap()
             }
             _ => fs::write(&to, &bytes).unwrap(),
         }
@@ -119,6 +120,11 @@ impl TestHome {
     fn new(scenario: &str) -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().canonicalize().unwrap();
+        // Windows: `C:\...`, as a shell gives it, not the `\\?\C:\...` that canonicalize returns.
+        let root = match root.to_str().and_then(|r| r.strip_prefix(r"\\?\")) {
+            Some(plain) => PathBuf::from(plain),
+            None => root,
+        };
         let home = root.join("home");
         let xdg_config = root.join("xdg_config");
         let xdg_state = root.join("xdg_state");
@@ -212,6 +218,10 @@ impl TestHome {
             .env("HOME", &self.home)
             .env("XDG_CONFIG_HOME", &self.xdg_config)
             .env("XDG_STATE_HOME", &self.xdg_state)
+            // Windows: the same folders under their Windows names.
+            .env("USERPROFILE", &self.home)
+            .env("APPDATA", &self.xdg_config)
+            .env("LOCALAPPDATA", &self.xdg_state)
             .env("AWS_CONFIG_FILE", &self.aws_config)
             .env("PATH", "/usr/bin:/bin")
             .current_dir(&self.cwd)

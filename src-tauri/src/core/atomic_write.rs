@@ -41,7 +41,8 @@ impl Prepared {
             tmp: tmp.clone(),
             file: None,
         };
-        let mut file = options.open(&tmp).map_err(|e| Error::io(path, e))?;
+        let mut file = crate::core::permissions::open_private(&mut options, &tmp)
+            .map_err(|e| Error::io(path, e))?;
         prepared.file = Some(fs::File::try_clone(&file).map_err(|e| Error::io(path, e))?);
         // Zeros, not `set_len`: a sparse file would reserve nothing.
         (|| {

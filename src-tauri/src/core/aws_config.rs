@@ -516,6 +516,16 @@ source_profile = loop1
     }
 
     #[test]
+    fn crlf_line_ends_read_as_lf() {
+        // Notepad and most Windows editors write CRLF; `\r` must not end up in names or values.
+        let (lf, d1) = parse(SAMPLE);
+        let (crlf, d2) = parse(&SAMPLE.replace('\n', "\r\n"));
+        assert!(d1.is_empty() && d2.is_empty(), "{d2:?}");
+        assert_eq!(format!("{crlf:?}"), format!("{lf:?}"));
+        assert!(!format!("{crlf:?}").contains("\\r"));
+    }
+
+    #[test]
     fn reads_sessions_legacy_and_quoted_names() {
         let (c, d) = parse(SAMPLE);
         assert!(d.is_empty(), "{d:?}");

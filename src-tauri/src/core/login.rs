@@ -28,11 +28,9 @@ pub const TRUSTED_CLI_DIRS: &[&str] = &[
     "/usr/local/aws-cli",
     "/bin",
 ];
+/// Windows: where AWS's MSI installs the CLI (64-bit only since 2.0; no other place).
 #[cfg(windows)]
-pub const TRUSTED_CLI_DIRS: &[&str] = &[
-    r"C:\Program Files\Amazon\AWSCLIV2",
-    r"C:\Program Files (x86)\Amazon\AWSCLIV2",
-];
+pub const TRUSTED_CLI_DIRS: &[&str] = &[r"C:\Program Files\Amazon\AWSCLIV2"];
 
 /// Where the real file behind a trusted `aws` may live (installers symlink into these).
 #[cfg(unix)]
@@ -46,8 +44,7 @@ const TRUSTED_REAL_PREFIXES: &[&str] = &[
     "/opt/homebrew",
 ];
 #[cfg(windows)]
-const TRUSTED_REAL_PREFIXES: &[&str] =
-    &[r"C:\Program Files\Amazon", r"C:\Program Files (x86)\Amazon"];
+const TRUSTED_REAL_PREFIXES: &[&str] = &[r"C:\Program Files\Amazon\AWSCLIV2"];
 
 #[cfg(unix)]
 const CLI_NAME: &str = "aws";
@@ -655,7 +652,7 @@ impl FileLock {
         if let Some(dir) = path.parent() {
             dirs.create(dir).map_err(|e| Error::io(dir, e))?;
         }
-        let file = options.open(path).map_err(|e| Error::io(path, e))?;
+        let file = permissions::open_private(&mut options, path).map_err(|e| Error::io(path, e))?;
         // Polling keeps the wait cancellable (a blocking lock would pin a thread past shutdown).
         loop {
             match file.try_lock() {
@@ -887,8 +884,9 @@ fn command(cli: &Path, paths: &Paths) -> Command {
             });
         }
     }
+    // No console window; suspended until GroupGuard::new has put it in its job.
     #[cfg(windows)]
-    cmd.creation_flags(0x0800_0000); // CREATE_NO_WINDOW
+    cmd.creation_flags(crate::core::windows::job::CREATION_FLAGS);
     cmd
 }
 
@@ -1176,6 +1174,10 @@ struct GroupGuard {
 
 impl GroupGuard {
     fn new(pid: Option<u32>, running: &Arc<Mutex<Running>>) -> Self {
+        #[cfg(windows)]
+        if let Some(Err(e)) = pid.map(crate::core::windows::job::adopt) {
+            tracing::warn!("the AWS CLI was stopped: it could not be put in a job object ({e})");
+        }
         let mut r = lock(running);
         if r.closed {
             // Started while shutting down: ended now, not missed.
@@ -1195,6 +1197,8 @@ impl GroupGuard {
     fn disarm(mut self) {
         if let Some(pid) = self.pid.take() {
             lock(&self.running).groups.remove(&pid);
+            #[cfg(windows)]
+            crate::core::windows::job::release(pid);
         }
     }
 }
@@ -1216,10 +1220,12 @@ fn kill_group(pid: u32) {
             libc::killpg(pid, libc::SIGKILL);
         }
     }
-    #[cfg(not(unix))]
-    let _ = pid; // Windows: kill_on_drop ends the CLI itself.
+    #[cfg(windows)]
+    crate::core::windows::job::end(pid);
 }
 
+// Unix only: the fake CLIs are shell scripts, and the tests read process groups and modes. The
+// Windows counterparts (job objects, DACLs, the CLI folder) are in core/windows.
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;

@@ -25,6 +25,8 @@ pub mod sign_out;
 pub mod silent_refresh;
 pub mod sso_cache;
 pub mod tray_presence;
+#[cfg(windows)]
+pub mod windows;
 
 pub use error::{Error, Result};
 pub use inventory::Inventory;

@@ -11,6 +11,9 @@ pub struct Paths {
     pub home: PathBuf,
     /// The platform's per-user config folder (`$XDG_CONFIG_HOME`, `~/Library/Application Support`, `%APPDATA%`).
     pub config_dir: PathBuf,
+    /// The platform's per-user local data folder (`%LOCALAPPDATA%`, `$XDG_DATA_HOME`,
+    /// `~/Library/Application Support`).
+    pub local_data_dir: PathBuf,
     /// `$AWS_CONFIG_FILE`, default `~/.aws/config`.
     pub aws_config: PathBuf,
     /// `$AWS_SHARED_CREDENTIALS_FILE`, default `~/.aws/credentials`. Only its structure is read:
@@ -44,15 +47,30 @@ pub struct Paths {
     pub login_cache_override: Option<String>,
 }
 
+/// The variable that names the home folder. Windows programs take it from `USERPROFILE`, never
+/// `HOME` (Python's `expanduser`, so the AWS CLI, and Node's `os.homedir`, so Claude Code, Cursor
+/// and VS Code; Git Bash sets `HOME` to a path of its own).
+#[cfg(windows)]
+const HOME_VAR: &str = "USERPROFILE";
+#[cfg(not(windows))]
+const HOME_VAR: &str = "HOME";
+
 impl Paths {
     /// Reads the real environment. Only `main` calls this.
     pub fn from_process_env() -> Self {
-        let home = std::env::var_os("HOME")
-            .filter(|h| !h.is_empty())
-            .map(PathBuf::from)
+        let var = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        let home = var(HOME_VAR)
             .or_else(dirs::home_dir)
             .unwrap_or_else(|| PathBuf::from("."));
-        let config_dir = dirs::config_dir().unwrap_or_else(|| home.join(".config"));
+        // On Windows, `%APPDATA%` and `%LOCALAPPDATA%` as the Node-based clients read them.
+        let windows_var = |k: &str| if cfg!(windows) { var(k) } else { None };
+        let config_dir = windows_var("APPDATA")
+            .or_else(dirs::config_dir)
+            .unwrap_or_else(|| home.join(".config"));
         let cwd = std::env::current_dir().ok();
         // The login child runs in the home folder: a relative path must mean the same file there.
         let absolute = |v: OsString| {
@@ -84,12 +102,16 @@ impl Paths {
         let display = set("DISPLAY") || set("WAYLAND_DISPLAY");
         // Over SSH a browser opened on macOS or Windows shows on a screen the user is not at.
         let ssh = set("SSH_CONNECTION") || set("SSH_TTY");
-        let state_dir = dirs::state_dir()
+        let local_data_dir = windows_var("LOCALAPPDATA")
             .or_else(dirs::data_local_dir)
-            .unwrap_or_else(|| home.join(".local").join("state"))
+            .unwrap_or_else(|| home.join(".local").join("share"));
+        // `$XDG_STATE_HOME` on Linux; the local data folder on macOS and Windows.
+        let state_dir = dirs::state_dir()
+            .unwrap_or_else(|| local_data_dir.clone())
             .join("aws-sso-tray");
         Paths {
             config_dir,
+            local_data_dir,
             aws_config,
             aws_credentials,
             codex_home,
@@ -130,6 +152,7 @@ impl Paths {
         Paths {
             home: home.to_path_buf(),
             config_dir: home.join(".config"),
+            local_data_dir: home.join(".local").join("share"),
             aws_config: home.join(".aws").join("config"),
             aws_credentials: home.join(".aws").join("credentials"),
             codex_home: home.join(".codex"),

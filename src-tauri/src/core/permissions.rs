@@ -23,10 +23,10 @@ pub fn private_to_user(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-#[cfg(not(unix))]
-pub fn private_to_user(_path: &Path) -> Result<(), String> {
-    // Windows: folders under the user profile are the user's own by default ACLs.
-    Ok(())
+/// Windows: the owner and DACL, see [`crate::core::windows::acl::private_to_user`].
+#[cfg(windows)]
+pub fn private_to_user(path: &Path) -> Result<(), String> {
+    crate::core::windows::acl::private_to_user(path)
 }
 
 /// Why a program file or one of its folders could be changed by someone other than root or the
@@ -64,9 +64,33 @@ pub fn trusted_program_path(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-#[cfg(not(unix))]
-pub fn trusted_program_path(_path: &Path) -> Result<(), String> {
-    Ok(())
+/// Windows: owners and DACLs up the path, see [`crate::core::windows::acl::trusted_program_path`].
+#[cfg(windows)]
+pub fn trusted_program_path(path: &Path) -> Result<(), String> {
+    crate::core::windows::acl::trusted_program_path(path)
+}
+
+/// Opens `path` with `options` as a file only this user can read or write (the 0600 rule). On
+/// Unix the caller's options carry the mode; on Windows the file's DACL is replaced by an
+/// owner-only one before anything is written to it, and a symlink planted at `path` is opened
+/// as itself, not followed.
+pub fn open_private(
+    options: &mut std::fs::OpenOptions,
+    path: &Path,
+) -> std::io::Result<std::fs::File> {
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::OpenOptionsExt;
+        // GENERIC_READ | GENERIC_WRITE | WRITE_DAC (to replace the DACL); FILE_FLAG_OPEN_REPARSE_POINT.
+        options
+            .access_mode(0x8000_0000 | 0x4000_0000 | 0x0004_0000)
+            .custom_flags(0x0020_0000);
+        let file = options.open(path)?;
+        crate::core::windows::acl::restrict_file(&file)?;
+        Ok(file)
+    }
+    #[cfg(not(windows))]
+    options.open(path)
 }
 
 /// A user-private group: the user's primary group, named like the user, with no other members.
@@ -122,6 +146,7 @@ fn group_of(gid: u32) -> Option<(String, Vec<String>)> {
     }
 }
 
+// Unix only: mode bits, uids and groups. The DACL checks are tested in core/windows.
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;

@@ -137,8 +137,9 @@ pub fn foreign_owner(path: &Path) -> Option<String> {
             ));
         }
     }
-    #[cfg(not(unix))]
-    let _ = path;
+    #[cfg(windows)]
+    return crate::core::windows::acl::foreign_owner(path);
+    #[cfg(not(windows))]
     None
 }
 
@@ -155,10 +156,9 @@ pub fn is_shared_dir(dir: &Path) -> bool {
         let me = unsafe { libc::geteuid() };
         meta.mode() & 0o002 != 0 || (meta.uid() != me && meta.uid() != 0)
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
     {
-        let _ = dir;
-        false
+        crate::core::windows::acl::is_shared_dir(dir)
     }
 }
 

@@ -217,7 +217,10 @@ fn lock_file(paths: &Paths) -> std::io::Result<std::fs::File> {
         options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
     }
     dirs.create(&paths.state_dir)?;
-    let file = options.open(paths.state_dir.join("sessions.lock"))?;
+    let file = crate::core::permissions::open_private(
+        &mut options,
+        &paths.state_dir.join("sessions.lock"),
+    )?;
     file.lock()?;
     Ok(file)
 }

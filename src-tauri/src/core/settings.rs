@@ -156,6 +156,13 @@ impl Settings {
 mod tests {
     use super::*;
 
+    /// An absolute path on this platform (`/srv/code` has no drive on Windows, so is relative there).
+    const ROOT: &str = if cfg!(windows) {
+        "C:/srv/code"
+    } else {
+        "/srv/code"
+    };
+
     #[test]
     fn reads_keys_and_keeps_defaults_for_the_rest() {
         let dir = tempfile::tempdir().unwrap();
@@ -163,12 +170,12 @@ mod tests {
         std::fs::create_dir_all(paths.settings_file().parent().unwrap()).unwrap();
         std::fs::write(
             paths.settings_file(),
-            r#"{ "projectRoots": ["/srv/code", "relative"], "loginTimeoutSeconds": 5, }"#,
+            format!(r#"{{ "projectRoots": ["{ROOT}", "relative"], "loginTimeoutSeconds": 5, }}"#),
         )
         .unwrap();
         let (s, diag) = Settings::load(&paths);
         assert_eq!(diag, None);
-        assert_eq!(s.project_roots, vec![PathBuf::from("/srv/code")]);
+        assert_eq!(s.project_roots, vec![PathBuf::from(ROOT)]);
         assert_eq!(s.login_timeout(), Duration::from_secs(5));
         assert_eq!(s.expiring_threshold(), Duration::from_secs(900));
     }

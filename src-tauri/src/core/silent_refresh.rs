@@ -515,15 +515,33 @@ mod tests {
         let unwritten = Unwritten::default();
         let calls = AtomicU32::new(0);
         // The grant succeeds, then no write can happen: a folder takes the temporary file's name.
+        #[cfg(unix)]
         let tmp = file.with_file_name(format!(
             ".{}.{}.tmp",
             file.file_name().unwrap().to_string_lossy(),
             std::process::id()
         ));
+        // Windows keeps the name of an open file until it is closed (Wine always does), so there
+        // another program holds the token file open without delete sharing: the rename fails.
+        #[cfg(windows)]
+        let held = std::sync::Mutex::new(None);
         let call = |g: GrantRequest| {
-            std::fs::remove_file(&tmp).unwrap();
-            std::fs::create_dir(&tmp).unwrap();
-            std::fs::write(tmp.join("x"), "").unwrap();
+            #[cfg(unix)]
+            {
+                std::fs::remove_file(&tmp).unwrap();
+                std::fs::create_dir(&tmp).unwrap();
+                std::fs::write(tmp.join("x"), "").unwrap();
+            }
+            #[cfg(windows)]
+            {
+                use std::os::windows::fs::OpenOptionsExt;
+                let f = std::fs::OpenOptions::new()
+                    .read(true)
+                    .share_mode(1) // FILE_SHARE_READ only
+                    .open(&file)
+                    .unwrap();
+                *held.lock().unwrap() = Some(f);
+            }
             granted(&calls)(g)
         };
         let err = renew_locked(&paths, &unwritten, "lab", &file, call)
@@ -533,7 +551,10 @@ mod tests {
         assert!(!err.to_string().contains("refresh-secret"), "{err}");
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert_eq!(std::fs::read_to_string(&file).unwrap(), FILE);
+        #[cfg(unix)]
         std::fs::remove_dir_all(&tmp).unwrap();
+        #[cfg(windows)]
+        drop(held.lock().unwrap().take());
         // Next attempt: written from memory, no second grant.
         let never = |_g: GrantRequest| async { panic!("a second grant was asked for") };
         let renewed = renew_locked(&paths, &unwritten, "lab", &file, never)
@@ -598,6 +619,15 @@ mod tests {
                 .await
                 .unwrap_err();
             assert!(err.to_string().contains("symbolic link"), "{err}");
+        }
+        #[cfg(windows)]
+        {
+            let _ = dir;
+            crate::core::windows::acl::let_everyone_write(&paths.sso_cache_dir()).unwrap();
+            let err = renew_locked(&paths, &Unwritten::default(), "lab", &file, granted(&calls))
+                .await
+                .unwrap_err();
+            assert!(matches!(err, Error::UnsafeCacheFolder { .. }), "{err}");
         }
         assert_eq!(calls.load(Ordering::SeqCst), 0);
     }

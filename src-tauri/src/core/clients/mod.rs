@@ -64,6 +64,7 @@ fn base_dir(paths: &Paths, base: Base) -> &Path {
         Base::Home => &paths.home,
         Base::Config => &paths.config_dir,
         Base::CodexHome => &paths.codex_home,
+        Base::LocalData => &paths.local_data_dir,
     }
 }
 
@@ -713,7 +714,9 @@ mod tests {
         fs::write(
             home.path().join(".claude.json"),
             r#"{"mcpServers": {"u": {"env": {"AWS_PROFILE": "p"}}, "bad": 3},
-               "projects": {"/nowhere": {"mcpServers": {"l": {"args": ["--profile", "q"]}}}, "rel": {}}}"#,
+               "projects": {"ABS": {"mcpServers": {"l": {"args": ["--profile", "q"]}}}, "rel": {}}}"#
+                // Claude Code's project keys on Windows: `C:/Users/...`.
+                .replace("ABS", if cfg!(windows) { "C:/nowhere" } else { "/nowhere" }),
         )
         .unwrap();
         let d = discover(&paths, &Settings::default());

@@ -9,6 +9,8 @@ pub enum Base {
     Config,
     /// Codex's folder: `$CODEX_HOME`, default `~/.codex`.
     CodexHome,
+    /// The platform's local (not roaming) data folder: `%LOCALAPPDATA%` on Windows.
+    LocalData,
 }
 
 /// How servers are laid out in a client's file.
@@ -51,11 +53,22 @@ const CONTEXT_SERVERS: Format = Format::Json("context_servers");
 /// - kiro: kiro.dev docs (CLI custom agents) — `~/.kiro/agents/*.json` and `.kiro/agents/*.json`.
 /// - roo-code: RooCodeInc/Roo-Code docs "Using MCP in Roo" — global `mcp_settings.json` in the
 ///   extension's globalStorage, project `.roo/mcp.json`.
+///
+/// Windows: `Base::Home` is `%USERPROFILE%` and `Base::Config` `%APPDATA%`, which is where every
+/// client keeps its files there too, with two exceptions, the entries marked `cfg(windows)`:
+/// - claude-desktop: the MSIX package (the installer's default since February 2026) reads its
+///   config from `%LOCALAPPDATA%\Packages\Claude_<publisher id>\LocalCache\Roaming\Claude\`
+///   (Windows redirects the packaged app's `%APPDATA%` there); older installs use `%APPDATA%\Claude\`.
+/// - zed: `%APPDATA%\Zed\settings.json` (zed-industries/zed `crates/paths`); it has no `~/.config/zed`.
 #[rustfmt::skip]
 pub const CLIENTS: &[ClientSpec] = &[
     ClientSpec { id: "amazon-q", name: "Amazon Q", user: &[(Base::Home, ".aws/amazonq/mcp.json", MCP_SERVERS), (Base::Home, ".aws/amazonq/cli-agents/*.json", MCP_SERVERS)], project: &[(".amazonq/mcp.json", MCP_SERVERS), (".amazonq/cli-agents/*.json", MCP_SERVERS)] },
     ClientSpec { id: "claude-code", name: "Claude Code", user: &[(Base::Home, ".claude.json", Format::ClaudeJson)], project: &[(".mcp.json", MCP_SERVERS)] },
-    ClientSpec { id: "claude-desktop", name: "Claude Desktop", user: &[(Base::Config, "Claude/claude_desktop_config.json", MCP_SERVERS)], project: &[] },
+    ClientSpec { id: "claude-desktop", name: "Claude Desktop", user: &[
+        (Base::Config, "Claude/claude_desktop_config.json", MCP_SERVERS),
+        #[cfg(windows)]
+        (Base::LocalData, "Packages/Claude_*/LocalCache/Roaming/Claude/claude_desktop_config.json", MCP_SERVERS),
+    ], project: &[] },
     ClientSpec { id: "cline", name: "Cline", user: &[(Base::Config, "Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json", MCP_SERVERS)], project: &[] },
     ClientSpec { id: "codex", name: "Codex", user: &[(Base::CodexHome, "config.toml", Format::CodexToml)], project: &[(".codex/config.toml", Format::CodexToml)] },
     ClientSpec { id: "copilot-cli", name: "Copilot CLI", user: &[(Base::Home, ".copilot/mcp-config.json", MCP_SERVERS)], project: &[] },
@@ -66,7 +79,10 @@ pub const CLIENTS: &[ClientSpec] = &[
     ClientSpec { id: "vscode", name: "VS Code", user: &[(Base::Config, "Code/User/mcp.json", SERVERS), (Base::Config, "Code - Insiders/User/mcp.json", SERVERS)], project: &[(".vscode/mcp.json", SERVERS)] },
     ClientSpec { id: "windsurf", name: "Windsurf", user: &[(Base::Home, ".codeium/windsurf/mcp_config.json", MCP_SERVERS)], project: &[] },
     // Zed keeps its settings in ~/.config/zed on macOS too; on Linux both entries are one file.
+    #[cfg(not(windows))]
     ClientSpec { id: "zed", name: "Zed", user: &[(Base::Config, "zed/settings.json", CONTEXT_SERVERS), (Base::Home, ".config/zed/settings.json", CONTEXT_SERVERS)], project: &[(".zed/settings.json", CONTEXT_SERVERS)] },
+    #[cfg(windows)]
+    ClientSpec { id: "zed", name: "Zed", user: &[(Base::Config, "Zed/settings.json", CONTEXT_SERVERS)], project: &[(".zed/settings.json", CONTEXT_SERVERS)] },
 ];
 
 /// The display name of a client id.
