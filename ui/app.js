@@ -119,7 +119,8 @@ function renderSessions() {
       },
     }, `${plural(s.profiles.length, "profile")} · ${plural(s.servers.length, "server")}`);
     const sub = el("div", { class: "sub" }, ...signInNeeded(s), toggle);
-    if (!s.ssoSession) sub.append(el("span", { class: "legacy" }, "legacy profile"));
+    if (s.loginSession) sub.append(el("span", { class: "legacy" }, "console sign-in (aws login)"));
+    else if (!s.ssoSession) sub.append(el("span", { class: "legacy" }, "legacy profile"));
 
     const details = el("div", { class: "details", id: detailsId, ...(open ? {} : { hidden: "" }) },
       el("h3", {}, "Profiles"),
@@ -128,11 +129,14 @@ function renderSessions() {
       s.servers.length
         ? el("ul", { class: "servers" }, ...s.servers.map((i) => serverItem(servers[i], i)))
         : el("p", { class: "muted" }, "No MCP server uses these profiles."));
-    const more = el("div", { class: "actions" },
-      el("button", {
+    const more = el("div", { class: "actions" });
+    // A fresh session signs out of IAM Identity Center first; a console sign-in has no such step.
+    if (!s.loginSession) {
+      more.append(el("button", {
         type: "button", class: "link", "data-action": "fresh", "data-session": s.key, ...(busy ? { disabled: "" } : {}),
         "aria-label": `Start a fresh session for ${label}`, onclick: () => askFresh(s.key),
       }, "Start a fresh session…"));
+    }
     if (s.startUrl && s.startUrl.startsWith("https://")) {
       more.append(el("button", {
         type: "button", class: "link", "data-action": "portal",

@@ -159,13 +159,16 @@ fn build_menu<R: Runtime>(
             !busy,
             None::<&str>,
         )?)?;
-        sub.append(&MenuItem::with_id(
-            app,
-            MenuId::Fresh(s.key.clone()).as_id(),
-            "Start a fresh session…",
-            !busy,
-            None::<&str>,
-        )?)?;
+        // A fresh session signs out of IAM Identity Center first; a console sign-in has no such step.
+        if s.login_session.is_none() {
+            sub.append(&MenuItem::with_id(
+                app,
+                MenuId::Fresh(s.key.clone()).as_id(),
+                "Start a fresh session…",
+                !busy,
+                None::<&str>,
+            )?)?;
+        }
         sub.append(&PredefinedMenuItem::separator(app)?)?;
         for p in &s.profiles {
             sub.append(&info(app, format!("Profile {}", sanitize_label(p)))?)?;

@@ -711,7 +711,9 @@ class DesktopLab(e2e.Lab):
     """
 
     def __init__(self, root: Path, mock: OidcMock, display: str, bus_address: str) -> None:
-        self.display = display
+        # The X display the app runs on (the e2e Lab's own `display` is for a stand-in browser,
+        # and its constructor resets it).
+        self.x_display = display
         self.bus_address = bus_address
         self.tag = secrets.token_hex(6)
         self.planted: list[str] = []   # secret values written into cache files
@@ -820,7 +822,7 @@ class DesktopLab(e2e.Lab):
     # ---- environment ---------------------------------------------------------------------------
     def app_env(self, **extra) -> dict[str, str]:
         """The whole environment of the app (nothing inherited from the runner)."""
-        return self.env(DISPLAY=self.display, DBUS_SESSION_BUS_ADDRESS=self.bus_address, TZ="UTC",
+        return self.env(DISPLAY=self.x_display, DBUS_SESSION_BUS_ADDRESS=self.bus_address, TZ="UTC",
                         XDG_RUNTIME_DIR=str(self.runtime_dir), XDG_CACHE_HOME=str(self.cache_home),
                         XDG_DATA_HOME=str(self.data_home), **extra)
 
@@ -1031,6 +1033,10 @@ class WebDriver:
     def text(self, element: str) -> str:
         return self.s("GET", f"/element/{element}/text")
 
+    def type_css(self, css: str, text: str) -> None:
+        """Types into the element as a person would (key events, not a value set by script)."""
+        self.s("POST", f"/element/{self.find(css)}/value", {"text": text})
+
     def js(self, script: str, *args):
         return self.s("POST", "/execute/sync", {"script": script, "args": list(args)})
 
@@ -1144,9 +1150,12 @@ return [...document.querySelectorAll('#sessions .session')].map(c => ({
 class Driver:
     """tauri-driver (+ WebKitWebDriver) started with the lab's clean environment."""
 
-    def __init__(self, lab: DesktopLab, **env_extra: str) -> None:
+    def __init__(self, lab: DesktopLab, prefix: list[str] | None = None, **env_extra: str) -> None:
         self.lab = lab
         self.env_extra = env_extra  # reaches the app: WebKitWebDriver starts it with this env
+        # Prepended to tauri-driver's command line, so the app it starts runs there too (e.g. the
+        # e2e lab's cli_prefix: a mount namespace with AWS CLI 2.36.7 at /usr/local).
+        self.prefix = prefix or []
         self.log = lab.root / "tauri-driver.log"
         self.proc: subprocess.Popen | None = None
         self.sessions: list[WebDriver] = []
@@ -1157,7 +1166,7 @@ class Driver:
         need_tool(WEBKIT_DRIVER, "apt-get install webkit2gtk-driver")
         wait_until(lambda: not _port_open(WEBDRIVER_PORT), 15, f"port {WEBDRIVER_PORT} to be free")
         self.proc = subprocess.Popen(
-            [tauri_driver, "--port", str(WEBDRIVER_PORT), "--native-driver", WEBKIT_DRIVER],
+            [*self.prefix, tauri_driver, "--port", str(WEBDRIVER_PORT), "--native-driver", WEBKIT_DRIVER],
             env=self.lab.app_env(**self.env_extra), cwd=str(self.lab.home), stdin=subprocess.DEVNULL,
             stdout=open(self.log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
         base = f"http://127.0.0.1:{WEBDRIVER_PORT}"

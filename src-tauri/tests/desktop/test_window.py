@@ -287,14 +287,14 @@ def test_login_without_browser_shows_url_and_code_with_copy_buttons(lab, mock, d
 
     # The copy buttons put the link and the code on the clipboard, as another program reads it.
     link = view["links"][0]
-    assert read_clipboard(lab.display) != link
+    assert read_clipboard(lab.x_display) != link
     wd.click_css('#prompts button[data-copy="link"]')
-    wait_until(lambda: read_clipboard(lab.display) == link, 5,
-               lambda: f"the link on the clipboard; it holds {read_clipboard(lab.display)!r}")
+    wait_until(lambda: read_clipboard(lab.x_display) == link, 5,
+               lambda: f"the link on the clipboard; it holds {read_clipboard(lab.x_display)!r}")
     assert wd.js("return document.querySelector('#prompts .copy-status').textContent") == "Link copied."
     wd.click_css('#prompts button[data-copy="code"]')
-    wait_until(lambda: read_clipboard(lab.display) == code, 5,
-               lambda: f"the code on the clipboard; it holds {read_clipboard(lab.display)!r}")
+    wait_until(lambda: read_clipboard(lab.x_display) == code, 5,
+               lambda: f"the code on the clipboard; it holds {read_clipboard(lab.x_display)!r}")
     assert wd.js("return document.querySelector('#prompts .copy-status').textContent") == "Code copied."
 
     # The login completes at the mock, the prompt goes away and the row turns valid.
