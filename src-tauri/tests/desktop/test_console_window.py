@@ -3,7 +3,6 @@ shows the link with its copy button and takes the code the browser shows at the 
 the CLI's `--remote` prompt."""
 
 import hashlib
-import json
 import re
 import sys
 import urllib.request
@@ -11,7 +10,7 @@ import urllib.request
 from conftest import E2E_DIR, Driver, e2e, wait_until
 
 sys.path.insert(0, str(E2E_DIR))
-from signin_mock import LOGIN_SESSION, SigninMock  # noqa: E402
+from signin_mock import LOGIN_SESSION, SigninMock, point_cli_at  # noqa: E402
 
 PROFILES = f"""
 [profile console]
@@ -20,24 +19,11 @@ region = us-east-1
 """
 
 
-def point_the_cli_at(lab, signin: SigninMock) -> None:
-    """botocore reads ~/.aws/models first: the CLI's AWS Sign-In client goes to the mock."""
-    data = next(e2e.CURRENT_CLI_ROOT.glob("aws-cli/v2/*/lib/python3*/site-packages/awscli/botocore/data/signin"))
-    version = sorted(p.name for p in data.iterdir() if p.is_dir())[-1]
-    original = json.loads((data / version / "endpoint-rule-set-1.json").read_text())
-    ruleset = {"version": original.get("version", "1.0"), "parameters": original["parameters"],
-               "rules": [{"conditions": [], "type": "endpoint",
-                          "endpoint": {"url": signin.url, "properties": {}, "headers": {}}}]}
-    dst = lab.home / ".aws" / "models" / "signin" / version
-    dst.mkdir(parents=True, exist_ok=True)
-    (dst / "endpoint-rule-set-1.json").write_text(json.dumps(ruleset))
-
-
 def test_the_window_takes_the_code_a_console_sign_in_ends_with(lab, bus):
     signin = SigninMock(expires_in=3600).start()
     with lab.aws_config.open("a") as f:
         f.write(PROFILES)
-    point_the_cli_at(lab, signin)
+    point_cli_at(lab.home, signin.url, e2e.CURRENT_CLI_ROOT)
     lab.write_settings(loginTimeoutSeconds=90, loginWithoutBrowser=True)
     root = e2e.CURRENT_CLI_ROOT
     assert (root / "bin" / "aws").is_symlink(), f"AWS CLI 2.36.7 is not installed at {root}: run .ci/setup --test"

@@ -19,6 +19,21 @@ from urllib.parse import parse_qs, urlencode, urlparse
 LOGIN_SESSION = "arn:aws:sts::123456789012:assumed-role/Admin/e2e-user"
 
 
+def point_cli_at(home, url: str, cli_root) -> None:
+    """Sends the AWS CLI's AWS Sign-In client to `url`: botocore reads ~/.aws/models first, and
+    the rule set keeps the parameters of the one in the CLI installed under `cli_root`."""
+    import pathlib
+    data = next(pathlib.Path(cli_root).glob("aws-cli/v2/*/lib/python3*/site-packages/awscli/botocore/data/signin"))
+    version = sorted(p.name for p in data.iterdir() if p.is_dir())[-1]
+    original = json.loads((data / version / "endpoint-rule-set-1.json").read_text())
+    ruleset = {"version": original.get("version", "1.0"), "parameters": original["parameters"],
+               "rules": [{"conditions": [], "type": "endpoint",
+                          "endpoint": {"url": url, "properties": {}, "headers": {}}}]}
+    dst = pathlib.Path(home) / ".aws" / "models" / "signin" / version
+    dst.mkdir(parents=True, exist_ok=True)
+    (dst / "endpoint-rule-set-1.json").write_text(json.dumps(ruleset))
+
+
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 

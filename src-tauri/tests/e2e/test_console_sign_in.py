@@ -20,7 +20,7 @@ import pytest
 
 from conftest import (CURRENT_CLI_ROOT, is_error, mcp_session, run_async, structured, text_of,
                       tray_binary)
-from signin_mock import LOGIN_SESSION, SigninMock
+from signin_mock import LOGIN_SESSION, SigninMock, point_cli_at
 
 CONSOLE_PROFILES = f"""
 [profile console]
@@ -38,17 +38,9 @@ def signin(lab):
     mock = SigninMock().start()
     with open(lab.aws_config, "a") as f:
         f.write(CONSOLE_PROFILES)
-    # The CLI finds AWS Sign-In at the mock (botocore reads ~/.aws/models first); the app is told
-    # the same endpoint, so links on it count as sign-in links.
-    data = next(CURRENT_CLI_ROOT.glob("aws-cli/v2/*/lib/python3*/site-packages/awscli/botocore/data/signin"))
-    version = sorted(p.name for p in data.iterdir() if p.is_dir())[-1]
-    original = json.loads((data / version / "endpoint-rule-set-1.json").read_text())
-    ruleset = {"version": original.get("version", "1.0"), "parameters": original["parameters"],
-               "rules": [{"conditions": [], "type": "endpoint",
-                          "endpoint": {"url": mock.url, "properties": {}, "headers": {}}}]}
-    dst = lab.home / ".aws" / "models" / "signin" / version
-    dst.mkdir(parents=True, exist_ok=True)
-    (dst / "endpoint-rule-set-1.json").write_text(json.dumps(ruleset))
+    # The CLI finds AWS Sign-In at the mock; the app is told the same endpoint, so links on it
+    # count as sign-in links.
+    point_cli_at(lab.home, mock.url, CURRENT_CLI_ROOT)
     yield mock
     mock.stop()
 
