@@ -154,6 +154,9 @@ pub async fn refresh(mut ctx: Context, args: RefreshArgs) -> anyhow::Result<bool
         options.login.on_prompt = Some(terminal_prompt());
         options.login.on_code = Some(terminal_code());
     }
+    // Into a pipe, with no browser to open the link, nobody can finish the sign-in: say where
+    // to finish it at once instead of waiting out the timeout.
+    options.login.stop_unseen = true;
     // Said right before it happens (and only if it does): the current session is lost.
     options.on_sign_out = Some(Arc::new(|| {
         eprintln!(

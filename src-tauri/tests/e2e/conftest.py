@@ -195,6 +195,7 @@ class Lab:
         # Prepended to the binary's command line: a private mount namespace when the test put a
         # CLI or a browser at a fixed path (use_current_cli, use_browser); empty otherwise.
         self.cli_prefix: list[str] = []
+        self.current_cli = False   # use_current_cli: AWS CLI 2.36.7 at /usr/local/bin/aws
         self._mounts: list[tuple[str, str]] = []   # (shell command using "$N", source path)
         # Set by use_browser: the binary then believes a display (and so a browser) exists.
         self.display: str | None = None
@@ -258,6 +259,7 @@ class Lab:
             pytest.fail(f"AWS CLI 2.36.7 is not installed at {CURRENT_CLI_ROOT}: run .ci/setup --test",
                         pytrace=False)
         self._add_mount('mount --bind "${n}" /usr/local', str(CURRENT_CLI_ROOT))
+        self.current_cli = True
 
     def _add_mount(self, command: str, source: str) -> None:
         """Adds a mount to the namespace the binary starts in (`{n}` in `command` is replaced by
@@ -399,10 +401,49 @@ class Lab:
         return res, reply
 
     def aws(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-        """Run the real AWS CLI v2 in the lab, with a clean environment."""
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(self.home), "AWS_CONFIG_FILE": str(self.aws_config)}
-        return subprocess.run([AWS_CLI, *args], env=env, cwd=str(self.home), capture_output=True,
-                              text=True, timeout=timeout)
+        """Run the real AWS CLI v2 the test chose (Debian's 2.9.19, or 2.36.7 after
+        use_current_cli, in the lab's namespace) in the lab, with a clean environment."""
+        return subprocess.run(self._aws_command(*args), env=self._aws_env(), cwd=str(self.home),
+                              capture_output=True, text=True, timeout=timeout)
+
+    def aws_sign_in(self, profile: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        """`aws sso login --no-browser --profile P` run by the chosen CLI alone (another tool
+        signing in, not this app), with a person reading its output and signing in with the
+        link it prints (Person: the device code at the mock, or the PKCE link through to the
+        CLI's loopback), as a user would."""
+        proc = subprocess.Popen(self._aws_command("sso", "login", "--no-browser", "--profile", profile),
+                                env=self._aws_env(), cwd=str(self.home), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)
+        self._popen.append(proc)
+        person = Person(self.mock)
+        seen: list[str] = []
+
+        def read() -> None:
+            for line in proc.stdout:
+                seen.append(line)
+                person("".join(seen), proc)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        try:
+            rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._kill(proc)
+            proc.wait()
+            pytest.fail(f"aws sso login --profile {profile} did not finish within {timeout}s; "
+                        f"the person saw a link: {person.link is not None} ({person.result}); "
+                        f"output tail: {''.join(seen)[-2000:]!r}")
+        reader.join(timeout=30)
+        return subprocess.CompletedProcess(proc.args, rc, "".join(seen), "")
+
+    def _aws_command(self, *args: str) -> list[str]:
+        return [*self.cli_prefix, "/usr/local/bin/aws" if self.current_cli else AWS_CLI, *args]
+
+    def _aws_env(self) -> dict[str, str]:
+        # 2.9.19 reaches the mock through ~/.aws/models, later CLIs through the endpoint variables.
+        return {"PATH": "/usr/bin:/bin", "HOME": str(self.home), "AWS_CONFIG_FILE": str(self.aws_config),
+                "AWS_ENDPOINT_URL_SSO_OIDC": self.mock.url, "AWS_ENDPOINT_URL_SSO": self.mock.url}
 
     def lab_processes(self) -> list[tuple[int, str]]:
         """Live processes whose environment or command line references this lab's temp dirs."""
@@ -728,3 +769,29 @@ def aws_cli(request, lab) -> AwsCliChoice:
         lab.use_current_cli()
         return AwsCliChoice("2.36.7")
     return AwsCliChoice("2.9.19")
+
+
+@pytest.fixture
+def signs_in(lab, aws_cli) -> AwsCliChoice:
+    """For a test in which a sign-in runs through a browser on this machine, as on most users'
+    machines: runs it once with each AWS CLI (aws_cli), with the stand-in browser following every
+    link it is given (lab.use_browser("follow"); lab.set_browser changes what it does), and the
+    mock granting a device code only once a person approved it."""
+    lab.mock.require_approval = True
+    lab.use_browser("follow")
+    return aws_cli
+
+
+@pytest.fixture(autouse=True)
+def _sign_ins_run_with_both_clis(request):
+    """Fails a test in which an AWS CLI signed in at the mock but that did not take the aws_cli
+    fixture (directly, or through signs_in): every sign-in test runs with both CLIs."""
+    yield
+    mock = request.node.funcargs.get("mock")
+    if mock is None or "aws_cli" in request.fixturenames:
+        return
+    started = mock.count("device_authorization") + mock.count("authorize")
+    if started:
+        pytest.fail(f"{started} sign-in(s) reached the mock in a test that does not take the aws_cli "
+                    "fixture (or signs_in): every sign-in test runs with both AWS CLIs", pytrace=False)
+

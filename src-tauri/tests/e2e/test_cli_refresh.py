@@ -59,7 +59,7 @@ def test_mock_drives_real_aws_cli_login(lab, mock):
 
 # ---- refresh: success paths -------------------------------------------------------------------
 
-def test_refresh_profile_writes_fresh_token(lab, mock):
+def test_refresh_profile_writes_fresh_token(lab, mock, signs_in):
     mock.configure(expires_in=5 * 3600)
     # A stale token from an earlier login must be replaced, not reported.
     lab.plant_file(cache_name(SESSION), {"startUrl": START_URL, "region": "us-east-1",
