@@ -111,13 +111,9 @@ impl ProfileInfo {
 impl AwsConfig {
     /// Reads the config file; a missing file is an empty config.
     pub fn load(path: &Path, diagnostics: &mut Vec<Diagnostic>) -> AwsConfig {
-        match read::text(path) {
-            Ok(Some(text)) => AwsConfig::parse(path, &text, diagnostics),
-            Ok(None) => AwsConfig::default(),
-            Err(d) => {
-                diagnostics.push(d);
-                AwsConfig::default()
-            }
+        match read::text_or_note(path, diagnostics) {
+            Some(text) => AwsConfig::parse(path, &text, diagnostics),
+            None => AwsConfig::default(),
         }
     }
 

@@ -84,13 +84,9 @@ pub fn read_status(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> TokenStatus {
     let path = token_path(paths, login_session);
-    match read::text(&path) {
-        Ok(Some(text)) => status_of(&path, &text, now, threshold, diagnostics),
-        Ok(None) => TokenStatus::MISSING,
-        Err(d) => {
-            diagnostics.push(d);
-            TokenStatus::MISSING
-        }
+    match read::text_or_note(&path, diagnostics) {
+        Some(text) => status_of(&path, &text, now, threshold, diagnostics),
+        None => TokenStatus::MISSING,
     }
 }
 

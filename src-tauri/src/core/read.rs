@@ -121,6 +121,15 @@ pub fn text(path: &Path) -> Result<Option<String>, Diagnostic> {
     }
 }
 
+/// [`text`] for a reader that goes on without the file: `None` when there is none, or (with its
+/// diagnostic noted) when it cannot be read.
+pub fn text_or_note(path: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<String> {
+    text(path).unwrap_or_else(|d| {
+        diagnostics.push(d);
+        None
+    })
+}
+
 /// Why a file in a project folder must not be trusted: owned by another user (root excepted,
 /// since nobody else can create root-owned files). `None` when it may be read or does not exist.
 pub fn foreign_owner(path: &Path) -> Option<String> {

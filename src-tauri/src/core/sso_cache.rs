@@ -235,21 +235,15 @@ pub fn read_status(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> TokenStatus {
     let path = token_path(cache_dir, key);
-    match read::text(&path) {
-        Ok(Some(text)) => {
-            let before = diagnostics.len();
-            let status = status_of(&path, &text, now, threshold, diagnostics);
-            for d in diagnostics.iter_mut().skip(before) {
-                d.message = format!("token for {} {}", owner(key), d.message);
-            }
-            status
-        }
-        Ok(None) => TokenStatus::MISSING,
-        Err(d) => {
-            diagnostics.push(d);
-            TokenStatus::MISSING
-        }
+    let Some(text) = read::text_or_note(&path, diagnostics) else {
+        return TokenStatus::MISSING;
+    };
+    let before = diagnostics.len();
+    let status = status_of(&path, &text, now, threshold, diagnostics);
+    for d in diagnostics.iter_mut().skip(before) {
+        d.message = format!("token for {} {}", owner(key), d.message);
     }
+    status
 }
 
 /// The status held in the text of a token file read from `path`.

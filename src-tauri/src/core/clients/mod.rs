@@ -309,10 +309,8 @@ impl Run {
         if format == Format::ClaudeJson {
             return self.claude_json(client, path, scope, project);
         }
-        match read::text(path) {
-            Ok(Some(text)) => self.text(client, path, &text, format, scope, project),
-            Ok(None) => {}
-            Err(d) => self.found.diagnostics.push(d),
+        if let Some(text) = read::text_or_note(path, &mut self.found.diagnostics) {
+            self.text(client, path, &text, format, scope, project);
         }
     }
 
