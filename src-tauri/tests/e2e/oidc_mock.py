@@ -72,8 +72,9 @@ def follow_sign_in_link(url: str, mock_url: str, *, code: str | None = None, via
     - a device-flow link (https://device.sso.<region>.amazonaws.com/..., reached at the mock as if
       DNS led there): opens the page and confirms the code (the link's `user_code`, else `code`,
       as typed from the terminal) with `POST /device/approve`;
-    - a PKCE authorize link on the mock: opens it, and follows its 302 to the AWS CLI's loopback
-      callback (http://127.0.0.1:<port>/oauth/callback), as the browser would.
+    - a PKCE authorize link on the mock, or on a loopback AWS Sign-In stand-in (`/v1/authorize`,
+      the same-device flow of `aws login`): opens it, and follows its 302 to the AWS CLI's
+      loopback callback (http://127.0.0.1:<port>/oauth/callback), as the browser would.
     Any other link is not visited ("not an expected sign-in host")."""
     import http.client
 
@@ -94,7 +95,9 @@ def follow_sign_in_link(url: str, mock_url: str, *, code: str | None = None, via
         except urllib.error.HTTPError as e:
             return f"code refused ({e.code})"
         return "approved"
-    if (parsed.scheme, parsed.netloc) == (mock.scheme, mock.netloc) and parsed.path == "/authorize":
+    on_mock = (parsed.scheme, parsed.netloc) == (mock.scheme, mock.netloc) and parsed.path == "/authorize"
+    on_signin = (parsed.scheme, parsed.hostname) == ("http", "127.0.0.1") and parsed.path == "/v1/authorize"
+    if on_mock or on_signin:
         conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=timeout)
         try:
             conn.request("GET", f"{parsed.path}?{parsed.query}")

@@ -20,6 +20,7 @@ import pytest
 
 from conftest import (CURRENT_CLI_ROOT, is_error, mcp_session, run_async, structured, text_of,
                       tray_binary)
+from oidc_mock import CLI_REDIRECT
 from signin_mock import LOGIN_SESSION, SigninMock, point_cli_at
 
 CONSOLE_PROFILES = f"""
@@ -167,6 +168,33 @@ def test_refresh_in_a_terminal_signs_in_with_the_pasted_code(lab, signin):
 
 def secret_free(text: str, signin: SigninMock) -> bool:
     return not any(s in text for s in signin.secrets())
+
+
+def test_refresh_with_a_browser_here_signs_in_on_this_device(lab, signin):
+    """With a browser on this machine, `aws login` runs its same-device flow: the app opens the
+    link the CLI printed, the browser signs in, and AWS Sign-In sends it back to the CLI's
+    loopback; no code is pasted."""
+    lab.use_current_cli()
+    lab.use_browser("follow")
+    env = lab.env(AWS_ENDPOINT_URL_SIGNIN=signin.url)
+    res, reply = lab.run_json("refresh", "--profile", "console-admin", "--json", env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert reply["success"] is True and reply["method"] == "browser", reply
+    assert reply["profile"] == "console-admin", reply
+    [asked] = signin.authorized
+    assert asked["client_id"] == "arn:aws:signin:::devtools/same-device", asked
+    assert CLI_REDIRECT.match(asked["redirect_uri"]), asked
+    [opened] = lab.wait_browser("opened")
+    assert opened["url"].startswith(signin.url + "/v1/authorize?"), opened
+    [followed] = lab.wait_browser("followed")
+    assert followed["result"] == "returned to the CLI", followed
+    [grant] = [t for t in signin.tokens if t.get("grantType") == "authorization_code"]
+    assert grant.get("redirectUri") == asked["redirect_uri"], grant
+    assert not signin.refused and not signin.issued["pasted_code"]
+    cache = json.loads(login_cache_file(lab).read_text())
+    assert reply["expiresAt"] == cache["accessToken"]["expiresAt"]
+    assert secret_free(res.stdout + res.stderr, signin)
+    assert signin.url + "/v1/authorize" not in res.stdout + res.stderr
 
 
 def test_an_mcp_client_is_told_to_use_a_terminal(lab, signin):
