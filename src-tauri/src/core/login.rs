@@ -907,9 +907,9 @@ async fn run_login(
             // Always: the CLI must not start a browser itself (it would honour BROWSER); the
             // link is checked and opened here, or handed to the user.
             cmd.args(["sso", "login", "--no-browser"]);
-            // No browser on this machine: the PKCE flow's redirect to this machine's loopback
-            // could never arrive, so sign in with a code, on any device.
-            if !paths.has_browser && cli_info.has_device_code_flag() {
+            // No browser here, or the user asked for none: the PKCE flow's redirect to this
+            // machine's loopback may never arrive, so sign in with a code, on any device.
+            if (!paths.has_browser || options.no_browser) && cli_info.has_device_code_flag() {
                 cmd.arg("--use-device-code");
             }
         }
