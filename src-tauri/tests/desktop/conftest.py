@@ -5,8 +5,9 @@ Run from /work/main (the suite starts its own Xvfb and private D-Bus session bus
 
     python3 -m pytest src-tauri/tests/desktop -q
 
-Needs: Xvfb, dbus-daemon, x11-utils (xwininfo), /usr/bin/aws (AWS CLI v2), libayatana-appindicator3-1,
-webkit2gtk-driver (/usr/bin/WebKitWebDriver), tauri-driver (`cargo install tauri-driver --locked`),
+Needs: Xvfb, dbus-daemon, x11-utils (xwininfo), /usr/bin/aws (AWS CLI 2.9) and AWS CLI 2.36.7 at
+e2e's CURRENT_CLI_ROOT (.ci/setup --test; sign-in tests run with both, mounted by `unshare -m`, as root),
+libayatana-appindicator3-1, webkit2gtk-driver (/usr/bin/WebKitWebDriver), tauri-driver (`cargo install tauri-driver --locked`),
 pip packages pytest + dbus-fast. tauri-driver: $TAURI_DRIVER, else ~/.cargo/bin/tauri-driver; it needs
 ports 4444/4445 free, so run the tests serially (no xdist). Binary: $AWS_SSO_TRAY_DESKTOP_BIN, else
 ~/.cache/aws-sso-tray/target-desktop/debug/aws-sso-tray. Screenshot: $ARTIFACTS_DIR/window.png, else
@@ -35,6 +36,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import zlib
 from pathlib import Path
@@ -43,7 +45,7 @@ import pytest
 
 E2E_DIR = Path(__file__).resolve().parent.parent / "e2e"
 sys.path.insert(0, str(E2E_DIR))
-from oidc_mock import MODE_FAIL, OidcMock  # noqa: E402
+from oidc_mock import MODE_FAIL, OidcMock, follow_sign_in_link  # noqa: E402
 
 
 def _load_e2e_conftest():
@@ -816,8 +818,14 @@ class DesktopLab(e2e.Lab):
 
     def secrets_to_hide(self) -> list[str]:
         m = self.mock.issued
+        # The PKCE flow's counterparts of the device code: the code and verifier never leave the login.
         return (self.planted + [self.static_secret] + list(m["access_token"]) + list(m["refresh_token"])
-                + list(m["client_secret"]) + list(m["device_code"]))
+                + list(m["client_secret"]) + list(m["device_code"]) + list(m["auth_code"])
+                + list(m["code_verifier"]))
+
+    def use_browser(self, behaviour: str = "follow", display: str | None = None) -> None:
+        # The app keeps the Xvfb display (app_env sets DISPLAY=x_display whatever this says).
+        super().use_browser(behaviour, display or self.x_display)
 
     # ---- environment ---------------------------------------------------------------------------
     def app_env(self, **extra) -> dict[str, str]:
@@ -856,6 +864,55 @@ def lab(tmp_path, mock, display, bus_address):
         lab.cleanup()
 
 
+# ---- sign-ins: both AWS CLIs, finished as a person would ---------------------------------------
+
+# The e2e fixtures, registered here too (pytest does not load ../e2e/conftest.py for these tests):
+# `aws_cli` runs a test once with each AWS CLI (ids cli-2.9, cli-2.36); `signs_in` adds the stand-in
+# browser at /usr/bin/xdg-open, following every link the app opens, and a mock that grants a device
+# code only once a person approved it; the guard fails a test that signs in without `aws_cli`.
+aws_cli = e2e.aws_cli
+signs_in = e2e.signs_in
+_sign_ins_run_with_both_clis = e2e._sign_ins_run_with_both_clis
+
+
+def wait_sign_ins(mock: OidcMock, n: int = 1, timeout: float = 60) -> None:
+    """Until n sign-ins reached the service: device codes asked for, or authorize pages opened."""
+    wait_until(lambda: mock.sign_ins >= n, timeout,
+               lambda: f"{n} sign-in(s) at the mock; counts {dict(mock.counts)}")
+
+
+def assert_signed_in_by_the_browser(lab: DesktopLab, mock: OidcMock, cli, n: int = 1) -> None:
+    """n sign-ins, run by this CLI and finished in the stand-in browser with the link the app opened:
+    2.36 with PKCE (authorize, redirect to the CLI's loopback), 2.9 with the device code approved."""
+    cli.assert_ran(mock)
+    opened = lab.wait_browser("opened", n, timeout=10)
+    followed = lab.wait_browser("followed", n, timeout=30)
+    assert len(opened) == n and len(followed) == n, lab.browser_visits()
+    assert all(v["argv"] == [v["url"]] for v in opened), opened
+    if cli.pkce:
+        assert mock.count("device_authorization") == 0, dict(mock.counts)
+        assert all(urllib.parse.urlparse(v["url"]).path == "/authorize" for v in opened), opened
+        assert [a["outcome"] for a in mock.authorize_requests] == ["redirected"] * n, mock.authorize_requests
+        assert [f["result"] for f in followed] == ["returned to the CLI"] * n, followed
+    else:
+        assert mock.count("device_authorization") == n and not mock.authorize_requests, dict(mock.counts)
+        assert all(v["url"].startswith("https://device.sso.") for v in opened), opened
+        assert [f["result"] for f in followed] == ["approved"] * n, followed
+        assert [a["via"] for a in mock.approvals] == ["browser"] * n, mock.approvals
+
+
+def assert_signed_in_at_the_window(lab: DesktopLab, mock: OidcMock, cli, n: int = 1) -> None:
+    """n sign-ins, run by this CLI with a device code that a person approved from the window, and
+    no browser opened: without a browser the code must work on any device, so 2.36 runs
+    `--use-device-code` (its PKCE redirect only reaches this machine)."""
+    cli.assert_ran(mock)
+    assert mock.count("device_authorization") == n and not mock.authorize_requests, \
+        f"{cli}: {n} device code(s) expected; counts {dict(mock.counts)}, authorize {mock.authorize_requests}"
+    assert all(r["grantTypes"] is None for r in mock.registrations), mock.registrations
+    assert [a["via"] for a in mock.approvals] == ["window"] * n, mock.approvals
+    assert not lab.browser_visits(), f"a browser was opened: {lab.browser_visits()}"
+
+
 # ---- the app process ---------------------------------------------------------------------------
 
 class App:
@@ -891,7 +948,8 @@ class AppRunner:
         self.wait_single_instance_free()
         n = len(self.apps)
         err = self.lab.root / f"app-{n}.stderr"
-        proc = subprocess.Popen([str(desktop_binary()), *args], cwd=str(self.lab.home),
+        # In the lab's mount namespace, if the test chose a CLI or a browser (lab.cli_prefix).
+        proc = subprocess.Popen([*self.lab.cli_prefix, str(desktop_binary()), *args], cwd=str(self.lab.home),
                                 env=self.lab.app_env(**env_extra), stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=open(err, "w"), start_new_session=True)
         app = App(proc, err)
@@ -1213,7 +1271,11 @@ def _port_open(port: int) -> bool:
 def driver(lab, bus, request):
     # A test marked `@pytest.mark.app_env(RUST_LOG="trace")` starts the app with that env.
     marker = request.node.get_closest_marker("app_env")
-    d = Driver(lab, **(marker.kwargs if marker else {}))
+    # The CLI and browser a test chose are mounts in the namespace tauri-driver starts in: first.
+    for name in ("signs_in", "aws_cli"):
+        if name in request.fixturenames:
+            request.getfixturevalue(name)
+    d = Driver(lab, prefix=lab.cli_prefix, **(marker.kwargs if marker else {}))
     d.start()
     try:
         yield d
@@ -1222,6 +1284,25 @@ def driver(lab, bus, request):
         # The app started by WebKitWebDriver must be gone before the next test starts one.
         wait_until(lambda: not [n for n in bus.names() if "SingleInstance" in n], 15,
                    "the WebDriver-launched app to leave the bus")
+
+
+# The sign-in prompt the window shows for one session, as a person reads it (null while none).
+READ_PROMPT = """
+const box = document.getElementById('prompts');
+const p = [...box.querySelectorAll('.prompt')].find(e => e.dataset.session === arguments[0]);
+if (!p || box.hidden) return null;
+const code = p.querySelector('.code');
+return {link: p.querySelector('a.prompt-url').getAttribute('href'), code: code ? code.textContent : null,
+        text: p.textContent};
+"""
+
+
+def sign_in_at_the_window(wd: WebDriver, mock: OidcMock, key: str, timeout: float = 30) -> dict:
+    """A person reads the link (and code) the window shows for session `key` and signs in with
+    them (follow_sign_in_link, recorded as via="window"). Returns what was shown, and "result"."""
+    shown = wait_until(lambda: wd.js(READ_PROMPT, key), timeout, f"the window's sign-in prompt for {key}")
+    shown["result"] = follow_sign_in_link(shown["link"], mock.url, code=shown["code"], via="window")
+    return shown
 
 
 def artifacts_dir() -> Path:

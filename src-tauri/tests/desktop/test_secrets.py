@@ -11,23 +11,27 @@ import json
 
 import pytest
 
-from conftest import MODE_FAIL, READ_WINDOW, edit_until_seen, session_menus, wait_tray_ready, wait_until
+from conftest import (MODE_FAIL, READ_WINDOW, assert_signed_in_at_the_window, assert_signed_in_by_the_browser,
+                      edit_until_seen, session_menus, sign_in_at_the_window, wait_tray_ready, wait_until)
 
 TRACE = {"RUST_LOG": "trace"}
 
 
 def login_prompts(mock) -> list[str]:
-    """What a sign-in shows the user: never for a log."""
+    """What a sign-in shows the user: never for a log (PKCE's state and challenge are in its link)."""
     m = mock.issued
-    return list(m["device_code"]) + list(m["user_code"]) + list(m["verification_uri"])
+    return (list(m["device_code"]) + list(m["user_code"]) + list(m["verification_uri"]) + list(m["pkce_state"])
+            + list(m["code_challenge"]))
 
 
 def leaks(outputs: dict[str, str], values: list[str]) -> list[tuple[str, str]]:
     return [(name, v) for name, text in outputs.items() for v in values if v and v in text]
 
 
-def test_tray_menu_notifications_and_log_hold_no_secret(lab, mock, tray_host, notifications, apps):
-    app = apps.start(**TRACE)
+@pytest.mark.app_env(**TRACE)
+def test_tray_menu_notifications_and_log_hold_no_secret(lab, mock, signs_in, tray_host, notifications, driver):
+    # Started with its window (WebDriver): the login without a browser is finished from there.
+    wd = driver.open_window()
     wait_tray_ready(tray_host, lab)
     # Expiry warnings for bravo (soon) and charlie (expired).
     notifications.wait_for("AWS SSO session bravo expires soon")
@@ -38,22 +42,28 @@ def test_tray_menu_notifications_and_log_hold_no_secret(lab, mock, tray_host, no
     # token file holds the mock's refresh token and registration, so CreateToken renews it.
     tray_host.click_label("delta — never logged in", "Refresh")
     notifications.wait_for("AWS SSO session delta refreshed", 60)
-    assert mock.logins == 1, dict(mock.counts)
+    assert mock.sign_ins == 1, dict(mock.counts)
+    assert_signed_in_by_the_browser(lab, mock, signs_in)
     issued = len(mock.issued["access_token"])
     delta = tray_host.wait_menu(lambda t: "valid until" in session_menus(t)["delta"].label, 10, "delta valid")
     tray_host.click_label(session_menus(delta)["delta"].label, "Refresh")
     wait_until(lambda: len(mock.issued["access_token"]) > issued, 30, "a silent refresh at the mock")
     wait_until(lambda: len(notifications.matching("AWS SSO session delta refreshed")) == 2, 30,
                "the second 'delta refreshed' notification")
-    assert mock.logins == 1 and mock.count("token_refresh") == 1, dict(mock.counts)
+    assert mock.sign_ins == 1 and mock.count("token_refresh") == 1, dict(mock.counts)
     # A login without a browser: the code goes to the window, not to the notification or the log.
     lab.write_settings(loginTimeoutSeconds=60, showNonAws=True, loginWithoutBrowser=True)
-    mock.configure(pending_polls=2)
     edit_until_seen(lab, tray_host, "settings-read")  # the app has reloaded its settings
     tray_host.click_label(lab.expected_title("charlie"), "Refresh")
     notifications.wait_for("Sign in to AWS SSO session charlie")
+    shown = sign_in_at_the_window(wd, mock, "charlie")
     notifications.wait_for("AWS SSO session charlie refreshed", 60)
-    assert mock.logins == 2, f"two CLI logins, got {mock.logins}"
+    assert mock.sign_ins == 2, f"two CLI sign-ins, got {mock.sign_ins}"
+    # With a device code approved from the window (2.36 too: `--use-device-code`), no browser.
+    assert shown["result"] == "approved" and shown["code"] == mock.issued["user_code"][-1], shown
+    assert mock.count("device_authorization") == (1 if signs_in.pkce else 2), dict(mock.counts)
+    assert mock.approvals[-1]["via"] == "window", mock.approvals
+    assert len(lab.wait_browser("opened", timeout=0)) == 1, lab.browser_visits()
     # A refused login too: its error path must not echo what the CLI printed.
     notifications.wait_for("Sign in to AWS SSO session charlie")
     mock.configure(mode=MODE_FAIL)
@@ -64,9 +74,10 @@ def test_tray_menu_notifications_and_log_hold_no_secret(lab, mock, tray_host, no
     outputs["tooltip at end"] = json.dumps(tray_host.props(), default=str)
     for i, note in enumerate(notifications.calls()):
         outputs[f"notification {i} {note['summary']}"] = json.dumps(note)
-    app.assert_alive()
-    apps.stop(app)
-    log = app.stderr(tail=10**9)
+    tray_host.item(timeout=1)  # the app is still there
+    wd.quit()  # the app ends with its WebDriver session: its log is complete
+    wait_until(lambda: not [n for n in tray_host.bus.names() if "SingleInstance" in n], 15, "the app to exit")
+    log = driver.log.read_text(errors="replace")
     assert "TRACE" in log, "trace logging was not on, so the log proves little"
     outputs["stderr"] = log
 
@@ -78,18 +89,19 @@ def test_tray_menu_notifications_and_log_hold_no_secret(lab, mock, tray_host, no
 
 
 @pytest.mark.app_env(**TRACE)
-def test_window_page_and_log_hold_no_secret(lab, mock, driver):
+def test_window_page_and_log_hold_no_secret(lab, mock, signs_in, driver):
     lab.write_settings(loginTimeoutSeconds=60, showNonAws=True, loginWithoutBrowser=True)
-    mock.configure(pending_polls=3)
     wd = driver.open_window()
     keys = set(lab.expected())
     wait_until(lambda: set(wd.js(READ_WINDOW)["rows"]) >= keys, 30, "every session row")
     pages = {"page at start": wd.source()}
 
-    # Login without a browser: the window shows the URL and code while it runs.
+    # Login without a browser: the window shows the URL and code while it runs (the mock waits
+    # for the person, who signs in with them).
     wd.click_css('button[data-action=refresh][data-session="delta"]')
     wait_until(lambda: not wd.js(READ_WINDOW)["promptsHidden"], 30, "the sign-in prompt")
     pages["page with prompt"] = wd.source()
+    sign_in_at_the_window(wd, mock, "delta")
     # Valid, and the first refresh over (its button enabled again): a click now starts the second.
     wait_until(lambda: (lambda r: r["state"] == "valid" and not r["button"]["disabled"])(
         wd.js(READ_WINDOW)["rows"]["delta"]), 40, "delta valid and its button enabled")
@@ -98,7 +110,8 @@ def test_window_page_and_log_hold_no_secret(lab, mock, driver):
     wd.click_css('button[data-action=refresh][data-session="delta"]')
     wait_until(lambda: len(mock.issued["access_token"]) > issued
                and not wd.js(READ_WINDOW)["rows"]["delta"]["button"]["disabled"], 30, "delta renewed silently")
-    assert mock.logins == 1 and mock.count("token_refresh") == 1, dict(mock.counts)
+    assert mock.sign_ins == 1 and mock.count("token_refresh") == 1, dict(mock.counts)
+    assert_signed_in_at_the_window(lab, mock, signs_in)
     pages["page at end"] = wd.source()
     pages["get_view"] = wd.js_async(
         "const done = arguments[arguments.length - 1];"

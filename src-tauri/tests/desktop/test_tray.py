@@ -5,8 +5,8 @@ import json
 import subprocess
 import time
 
-from conftest import (LEGACY_URL, TRAILER, cache_name, colour_state, decode_png, edit_until_seen, icon_colour,
-                      ICONS, session_menus, wait_tray_ready, wait_until)
+from conftest import (LEGACY_URL, TRAILER, assert_signed_in_by_the_browser, cache_name, colour_state, decode_png,
+                      edit_until_seen, icon_colour, ICONS, session_menus, wait_sign_ins, wait_tray_ready, wait_until)
 
 
 def test_item_registers_with_the_watcher(lab, tray_host, apps):
@@ -57,19 +57,19 @@ def test_menu_lists_sessions_profiles_and_servers(lab, tray_host, apps):
     assert len(labels) == 1 + len(expected) + 1 + len(TRAILER), labels
 
 
-def test_refresh_from_menu_logs_in_through_the_cli(lab, mock, tray_host, apps):
-    mock.configure(pending_polls=3)  # keeps the login running ~3 s so "refreshing…" can be seen
+def test_refresh_from_menu_logs_in_through_the_cli(lab, mock, signs_in, tray_host, apps):
+    mock.configure(pending_polls=3)  # device code: keeps the login running ~3 s after the approval
     app = apps.start()
     wait_tray_ready(tray_host, lab)
     assert lab.expected_title("delta") == "delta — never logged in"
     tray_host.click_label("delta — never logged in", "Refresh")
 
-    assert mock.wait_for("device_authorization", 1, timeout=30), \
-        f"no StartDeviceAuthorization at the mock after the click; counts {dict(mock.counts)}"
+    # Looked for first: 2.36's PKCE sign-in ends as soon as the browser comes back.
     busy = tray_host.wait_menu(lambda t: "delta — refreshing…" in [c.label for c in t.shown()], 10,
                                "the submenu to read 'delta — refreshing…'")
     item = busy.find("delta — refreshing…").shown()[0]
     assert item.label == "Refreshing…" and not item.enabled, (item.label, item.enabled)
+    wait_sign_ins(mock, 1, timeout=30)
 
     token = wait_until(lambda: lab.token_path("delta").exists() and lab.read_token("delta"), 30,
                        "the delta token file written by `aws sso login`")
@@ -80,7 +80,8 @@ def test_refresh_from_menu_logs_in_through_the_cli(lab, mock, tray_host, apps):
     want = f"delta — valid until {at.strftime('%H:%M')}"
     tree = tray_host.wait_menu(lambda t: want in [c.label for c in t.shown()], 10, f"label {want!r}")
     assert tree.find(want).shown()[0].label == "Refresh" and tree.find(want).shown()[0].enabled
-    assert mock.logins == 1, f"one click, one login; got {mock.logins}"
+    assert mock.sign_ins == 1, f"one click, one sign-in; got {mock.sign_ins}"
+    assert_signed_in_by_the_browser(lab, mock, signs_in)
     app.assert_alive()
 
 
@@ -207,7 +208,7 @@ def test_open_window_and_quit_from_menu(lab, tray_host, apps, display):
     assert app.proc.returncode == 0, f"Quit exits with 0, got {app.proc.returncode}\n{app.stderr()}"
 
 
-def test_refresh_all_expired_logs_in_expired_and_never_logged_in(lab, mock, tray_host, apps):
+def test_refresh_all_expired_logs_in_expired_and_never_logged_in(lab, mock, signs_in, tray_host, apps):
     apps.start()
     wait_tray_ready(tray_host, lab)
     tray_host.click_label("Refresh all expired")
@@ -215,7 +216,8 @@ def test_refresh_all_expired_logs_in_expired_and_never_logged_in(lab, mock, tray
     for key in ("charlie", "delta"):
         wait_until(lambda k=key: lab.cached_expiry(k) and lab.cached_expiry(k) > dt.datetime.now(dt.timezone.utc),
                    60, f"a fresh {key} token after 'Refresh all expired'")
-    assert mock.logins == 2, f"two sessions to log in, got {mock.logins} logins"
+    assert mock.sign_ins == 2, f"two sessions to sign in, got {mock.sign_ins} sign-ins"
+    assert_signed_in_by_the_browser(lab, mock, signs_in, n=2)
     for key in ("charlie", "delta"):
         lab.expiry[key] = lab.cached_expiry(key)
     tray_host.wait_menu(lambda t: all(session_menus(t)[k].label == lab.expected_title(k)
@@ -291,13 +293,14 @@ def _sign_ins_for(home) -> list[int]:
     return found
 
 
-def test_quit_during_a_sign_in_ends_it(lab, mock, tray_host, apps):
+def test_quit_during_a_sign_in_ends_it(lab, mock, signs_in, tray_host, apps):
     """Issue 12 #3: a sign-in started from the tray kept running (and could still complete) after Quit."""
-    mock.configure(mode="never")
+    mock.configure(mode="never")  # the browser's page never confirms
     app = apps.start()
     wait_tray_ready(tray_host, lab)
     tray_host.click_label("delta — never logged in", "Refresh")
-    assert mock.wait_for("device_authorization", 1, timeout=30), dict(mock.counts)
+    wait_sign_ins(mock, 1, timeout=30)
+    signs_in.assert_ran(mock)
     wait_until(lambda: _sign_ins_for(lab.home), 20, "`aws sso login` running for the lab")
     tray_host.click_label("Quit")
     wait_until(lambda: not app.alive(), 15, "the app to exit after 'Quit'")

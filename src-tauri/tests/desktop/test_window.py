@@ -6,7 +6,8 @@ import json
 import pytest
 
 from conftest import (LAYOUT_PROBLEMS, LEGACY_URL, READ_WINDOW, SESSIONS_IN_VIEW, STATE_TEXT, artifacts_dir,
-                      decode_png, parse_time, read_clipboard, wait_until)
+                      assert_signed_in_at_the_window, assert_signed_in_by_the_browser, decode_png, follow_sign_in_link,
+                      parse_time, read_clipboard, wait_sign_ins, wait_until)
 
 DEFAULT_SIZE = (680, 560)   # the window's first size (src-tauri/src/desktop/geometry.rs)
 LIGHT_BG, DARK_BG = "rgb(255, 255, 255)", "rgb(13, 17, 23)"
@@ -238,15 +239,16 @@ def test_window_remembers_its_size_and_position(lab, driver, bus):
     assert again == [700, 500, 40, 30], f"the window reopens where it was left: {again}"
 
 
-def test_refresh_button_logs_in_and_page_holds_no_secret(lab, mock, driver):
+def test_refresh_button_logs_in_and_page_holds_no_secret(lab, mock, signs_in, driver):
     mock.configure(pending_polls=2)
     wd = driver.open_window()
     wait_rows(wd, lab)
     wd.click_css('button[data-action=refresh][data-session="delta"]')
-    assert mock.wait_for("device_authorization", 1, timeout=30), f"no login at the mock: {dict(mock.counts)}"
+    # Looked for first: 2.36's PKCE sign-in ends as soon as the browser comes back.
     busy = wait_until(lambda: (lambda r: r if r["button"]["disabled"] else None)(read(wd)["rows"]["delta"]), 10,
                       "the delta button to show 'Refreshing…' while the login runs")
     assert busy["button"]["text"] == "Refreshing…", busy
+    wait_sign_ins(mock, 1, timeout=30)
     row = wait_until(lambda: (lambda r: r if r["state"] == "valid" and not r["button"]["disabled"] else None)(
         read(wd)["rows"]["delta"]), 30, lambda: f"delta row valid and its button back; now {read(wd)['rows']['delta']}")
     token = lab.read_token("delta")
@@ -254,10 +256,14 @@ def test_refresh_button_logs_in_and_page_holds_no_secret(lab, mock, driver):
     assert abs((parse_time(row["expires"]) - parse_time(token["expiresAt"])).total_seconds()) < 1, row
     # Signed in with a refresh token: the next one renews silently.
     assert row["button"] == {"text": "Refresh", "disabled": False, "session": "delta"}, row
-    assert mock.logins == 1
+    assert mock.sign_ins == 1
+    assert_signed_in_by_the_browser(lab, mock, signs_in)
 
     hidden = lab.secrets_to_hide()
-    assert mock.issued["device_code"] and token["refreshToken"] in hidden
+    # What the sign-in handed the CLI alone: the device code, or PKCE's code and verifier.
+    assert (mock.issued["auth_code"] and mock.issued["code_verifier"] if signs_in.pkce
+            else mock.issued["device_code"]), dict(mock.issued)
+    assert token["refreshToken"] in hidden
     source = wd.source()
     leaks = [s for s in hidden if s in source]
     assert not leaks, f"secrets in the page source: {leaks}"
@@ -269,14 +275,15 @@ def test_refresh_button_logs_in_and_page_holds_no_secret(lab, mock, driver):
     assert not leaks, f"secrets in get_view: {leaks}"
 
 
-def test_login_without_browser_shows_url_and_code_with_copy_buttons(lab, mock, driver):
+def test_login_without_browser_shows_url_and_code_with_copy_buttons(lab, mock, signs_in, driver):
+    """The prompt stays until the person signs in with what they copied (the mock waits for them)."""
     lab.write_settings(loginTimeoutSeconds=60, showNonAws=True, loginWithoutBrowser=True)
-    mock.configure(pending_polls=8)
     wd = driver.open_window()
     wait_rows(wd, lab)
     wd.click_css('button[data-action=refresh][data-session="delta"]')
     view = wait_until(lambda: (lambda v: v if not v["promptsHidden"] else None)(read(wd)), 30,
                       "#prompts to show the sign-in URL and code")
+    assert mock.issued["user_code"], f"{signs_in} asked for no device code; the window shows {view['links']}"
     code, marker = mock.issued["user_code"][-1], mock.issued["verification_uri"][-1]
     assert view["codes"] == [code], view
     assert any(marker in link for link in view["links"]), view["links"]
@@ -297,7 +304,10 @@ def test_login_without_browser_shows_url_and_code_with_copy_buttons(lab, mock, d
                lambda: f"the code on the clipboard; it holds {read_clipboard(lab.x_display)!r}")
     assert wd.js("return document.querySelector('#prompts .copy-status').textContent") == "Code copied."
 
-    # The login completes at the mock, the prompt goes away and the row turns valid.
+    # The person signs in with what they copied; the prompt goes away and the row turns valid.
+    assert follow_sign_in_link(link, mock.url, code=code, via="window") == "approved"
     wait_until(lambda: (lambda v: v if v["promptsHidden"] and v["rows"]["delta"]["state"] == "valid" else None)(
         read(wd)), 40, lambda: f"prompt gone and delta valid; now {read(wd)['rows']['delta']}")
     assert lab.cached_expiry("delta") > dt.datetime.now(dt.timezone.utc)
+    assert_signed_in_at_the_window(lab, mock, signs_in)
+    assert mock.approvals[0]["pending_polls_before"] >= 1, f"approved before the CLI waited: {mock.approvals}"
