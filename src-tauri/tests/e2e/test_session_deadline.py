@@ -1,7 +1,9 @@
 """Issue 11: the real deadline. When a browser sign-in will be needed (the end of the IAM Identity
 Center sign-in session, not the hourly access token), `refresh --fresh` / MCP `fresh: true`, and
-`ensure` for scripts and agents, against the real AWS CLI v2 and the loopback mock, which models
-the sign-in session (its length, refused refresh grants after it, Logout).
+`ensure` for scripts and agents, against the real AWS CLI v2 (both: Debian's 2.9.19 and 2.36.7)
+and the loopback mock, which models the sign-in session (its length, refused refresh grants after
+it, Logout). This app's sign-ins go through the stand-in browser (`signs_in`), the CLI's own through
+a person reading its output (`lab.aws_sign_in`); nothing is approved by the mock by itself.
 """
 
 from __future__ import annotations
@@ -27,9 +29,15 @@ DEFAULT_LENGTH = dt.timedelta(minutes=480)
 SLACK = dt.timedelta(seconds=60)
 FRESH_NOTICE = "signing out of the current SSO session on the server"
 # A fresh session gives up the current one only when the sign-in that follows can reach the user:
-# a display (a browser can open) or a terminal. The tests' runs have neither unless given this.
-WITH_DISPLAY = {"DISPLAY": ":0"}
+# a display (a browser can open; `signs_in` gives one) or a terminal. Runs with this have neither.
+NO_DISPLAY = {"DISPLAY": None}
 STATE_FILE = Path("aws-sso-tray") / "sessions.json"
+
+
+@pytest.fixture(autouse=True)
+def a_person_approves(mock):
+    """Device codes are granted only once a person approved them (never by the mock by itself)."""
+    mock.configure(require_approval=True)
 
 
 # ---- helpers ------------------------------------------------------------------------------------
@@ -60,13 +68,14 @@ def refresh(lab, *args: str, **kw) -> tuple[subprocess.CompletedProcess, dict]:
 
 
 def sign_in(lab, mock) -> tuple[dict, dt.datetime]:
-    """A browser sign-in by this app (no token yet, or none usable); returns the reply and the time."""
-    logins = mock.logins
+    """A browser sign-in by this app (no token yet, or none usable; `signs_in`: the browser
+    follows the link); returns the reply and the time."""
+    sign_ins = mock.sign_ins
     res, reply = refresh(lab)
     at = now_utc()
     assert res.returncode == 0, (reply["message"], res.stderr[-3000:], dict(mock.counts))
     assert reply["success"] is True and reply["method"] == "browser", reply
-    assert mock.logins == logins + 1, "no browser sign-in ran"
+    assert mock.sign_ins == sign_ins + 1, "no browser sign-in ran"
     return reply, at
 
 
@@ -101,7 +110,7 @@ def hhmm(value: str) -> str:
 
 # ---- 1. the estimate after a sign-in by this app ------------------------------------------------
 
-def test_estimate_after_a_sign_in_by_this_app(lab, mock):
+def test_estimate_after_a_sign_in_by_this_app(lab, mock, signs_in):
     mock.configure(expires_in=3600)   # the hourly access token
     reply, at = sign_in(lab, mock)
     assert reply["sessionEndsAtEstimated"] is True, reply
@@ -149,10 +158,11 @@ def test_estimate_after_a_sign_in_by_this_app(lab, mock):
     r = structured(rf)
     assert r["success"] is True and r["method"] == "refresh_token", r   # silent: no new session
     assert parse_time(r["sessionEndsAt"]) == end and r["sessionEndsAtEstimated"] is True, r
-    assert mock.logins == 2
+    assert mock.sign_ins == 2
+    signs_in.assert_ran(mock)
 
 
-def test_estimate_uses_the_session_length_of_the_session(lab, mock, tmp_path):
+def test_estimate_uses_the_session_length_of_the_session(lab, mock, tmp_path, signs_in):
     lab.write_settings(loginTimeoutSeconds=60, sessionLengthMinutes=600,
                        sessionLengthMinutesBySession={SESSION: 90})
 
@@ -172,9 +182,11 @@ def test_estimate_uses_the_session_length_of_the_session(lab, mock, tmp_path):
     assert parse_time(t["sessionEndsAt"]) == end and t["sessionEndsAtEstimated"] is True, t
     t = token_of(status(lab))
     assert parse_time(t["sessionEndsAt"]) == end and t["sessionEndsAtEstimated"] is True, t
+    assert mock.sign_ins == 1 and len(lab.wait_browser("followed", timeout=10)) == 1
+    signs_in.assert_ran(mock)
 
 
-def test_a_token_without_refresh_token_ends_at_its_expiry(lab, mock):
+def test_a_token_without_refresh_token_ends_at_its_expiry(lab, mock, signs_in):
     """Non-refreshable: the token's own expiry is the deadline, not an estimate."""
     planted = plant_session(lab, minutes_left=90, refresh=False)
     t = token_of(status(lab))
@@ -186,20 +198,24 @@ def test_a_token_without_refresh_token_ends_at_its_expiry(lab, mock):
     mock.configure(issue_refresh_token=False)
     res, reply = lab.run_json("refresh", "--profile", "legacy", "--json")
     assert res.returncode == 0 and reply["method"] == "browser", (reply, res.stderr[-2000:])
+    # A legacy profile signs in with a device code, with either CLI.
+    assert mock.logins == 1 and not mock.authorize_requests
+    signs_in.assert_ran(mock)
     assert parse_time(reply["sessionEndsAt"]) == parse_time(reply["expiresAt"]), reply
     assert reply["sessionEndsAtEstimated"] is False, reply
 
 
 # ---- 2. the estimate after a sign-in by the CLI alone -------------------------------------------
 
-def test_estimate_after_a_sign_in_by_the_cli_alone(lab, mock):
+def test_estimate_after_a_sign_in_by_the_cli_alone(lab, mock, aws_cli):
     t = token_of(status(lab))
     assert t["state"] == "missing" and t["sessionEndsAt"] is None, t    # seen unusable
     assert t["sessionEndsAtEstimated"] is False, t
 
-    res = lab.aws("sso", "login", "--profile", "dev")
-    assert res.returncode == 0, res.stderr
-    assert mock.logins == 1
+    res = lab.aws_sign_in("dev")
+    assert res.returncode == 0, res.stdout
+    assert mock.sign_ins == 1
+    aws_cli.assert_ran(mock)
 
     seen = now_utc()
     t = token_of(status(lab))
@@ -214,10 +230,11 @@ def test_estimate_after_a_sign_in_by_the_cli_alone(lab, mock):
     assert parse_time(token_of(status(lab))["sessionEndsAt"]) == end
 
 
-def test_a_valid_token_never_seen_unusable_has_no_estimate(lab, mock):
+def test_a_valid_token_never_seen_unusable_has_no_estimate(lab, mock, aws_cli):
     """Nothing known about when the session began: null, not a guess."""
-    res = lab.aws("sso", "login", "--profile", "dev")
-    assert res.returncode == 0, res.stderr
+    res = lab.aws_sign_in("dev")
+    assert res.returncode == 0, res.stdout
+    aws_cli.assert_ran(mock)
     t = token_of(status(lab))
     assert t["state"] == "valid" and t["refreshable"] is True, t
     assert t["sessionEndsAt"] is None and t["sessionEndsAtEstimated"] is False, t
@@ -226,7 +243,7 @@ def test_a_valid_token_never_seen_unusable_has_no_estimate(lab, mock):
 
 # ---- 3. a refused refresh token ends the session ------------------------------------------------
 
-def test_a_refused_refresh_token_ends_the_session(lab, mock):
+def test_a_refused_refresh_token_ends_the_session(lab, mock, signs_in):
     mock.configure(session_seconds=3)
     reply, _ = sign_in(lab, mock)
     estimated = parse_time(reply["sessionEndsAt"])
@@ -239,7 +256,7 @@ def test_a_refused_refresh_token_ends_the_session(lab, mock):
     assert res.returncode == 1, (reply, res.stderr[-2000:])
     assert reply["success"] is False, reply
     assert [(g["outcome"], g["agent"]) for g in mock.grants()] == [("session_over", "tray")]
-    assert mock.logins == 1
+    assert mock.sign_ins == 1
 
     t = token_of(status(lab))
     assert t["sessionEndsAtEstimated"] is False, t
@@ -252,7 +269,8 @@ def test_a_refused_refresh_token_ends_the_session(lab, mock):
     res, reply = refresh(lab)
     at = now_utc()
     assert res.returncode == 0 and reply["method"] == "browser", (reply, res.stderr[-2000:])
-    assert mock.logins == 2
+    assert mock.sign_ins == 2
+    signs_in.assert_ran(mock)
     assert reply["sessionEndsAtEstimated"] is True, reply
     assert_about(reply["sessionEndsAt"], at + DEFAULT_LENGTH)
     t = token_of(status(lab))
@@ -271,7 +289,7 @@ def read_stderr_lines(proc: subprocess.Popen, into: list[str]) -> threading.Thre
     return t
 
 
-def test_fresh_signs_out_then_in_and_the_new_session_lasts_its_full_length(lab, mock):
+def test_fresh_signs_out_then_in_and_the_new_session_lasts_its_full_length(lab, mock, signs_in):
     length = 40   # seconds of the mock's sign-in session
     mock.configure(session_seconds=length)
     first, _ = sign_in(lab, mock)
@@ -282,7 +300,7 @@ def test_fresh_signs_out_then_in_and_the_new_session_lasts_its_full_length(lab, 
     # The notice comes before the sign-out: the mock holds the Logout until the test has read it.
     gate = threading.Event()
     mock.configure(logout_gate=gate)
-    proc = lab.spawn("refresh", "--profile", "dev", "--fresh", "--json", env=lab.env(**WITH_DISPLAY))
+    proc = lab.spawn("refresh", "--profile", "dev", "--fresh", "--json")
     err: list[str] = []
     pump = read_stderr_lines(proc, err)
     deadline = time.monotonic() + 30
@@ -306,7 +324,8 @@ def test_fresh_signs_out_then_in_and_the_new_session_lasts_its_full_length(lab, 
 
     # Exactly one Logout, with the old access token, then a new sign-in and a new session.
     assert mock.count("logout") == 1 and mock.logouts == [{"bearer": old["accessToken"], "known": True}]
-    assert mock.logins == 2
+    assert mock.sign_ins == 2
+    signs_in.assert_ran(mock)
     assert len(mock.sessions) == 2 and mock.sessions[0]["logged_out"] is True, mock.sessions
     assert not mock.access_token_accepted(old["accessToken"])
     assert mock.count("token_refresh") == 0, "a fresh session must not use the refresh token"
@@ -330,16 +349,16 @@ def test_fresh_signs_out_then_in_and_the_new_session_lasts_its_full_length(lab, 
     assert silent["success"] is True and silent["method"] == "refresh_token", silent
     assert [g["outcome"] for g in mock.grants()] == ["ok"], mock.grants()
     assert parse_time(silent["sessionEndsAt"]) == moved, silent
-    assert mock.logins == 2 and mock.count("logout") == 1
+    assert mock.sign_ins == 2 and mock.count("logout") == 1
 
 
-def test_fresh_through_mcp(lab, mock, tmp_path):
+def test_fresh_through_mcp(lab, mock, tmp_path, signs_in):
     first, _ = sign_in(lab, mock)
     old = lab.read_token()
     time.sleep(2)
 
     async def scenario():
-        async with mcp_session(lab, tmp_path / "mcp.log", **WITH_DISPLAY) as s:
+        async with mcp_session(lab, tmp_path / "mcp.log") as s:
             return await s.call_tool(REFRESH, {"server": "aws-docs", "fresh": True})
 
     result = run_async(scenario())
@@ -348,7 +367,8 @@ def test_fresh_through_mcp(lab, mock, tmp_path):
     assert not is_error(result), reply
     assert reply["success"] is True and reply["method"] == "browser", reply
     assert mock.logouts == [{"bearer": old["accessToken"], "known": True}], mock.logouts
-    assert mock.logins == 2 and len(mock.sessions) == 2 and mock.sessions[0]["logged_out"]
+    assert mock.sign_ins == 2 and len(mock.sessions) == 2 and mock.sessions[0]["logged_out"]
+    signs_in.assert_ran(mock)
     assert mock.count("token_refresh") == 0
     assert reply["sessionEndsAtEstimated"] is True
     moved = assert_about(reply["sessionEndsAt"], at + DEFAULT_LENGTH)
@@ -357,34 +377,36 @@ def test_fresh_through_mcp(lab, mock, tmp_path):
     assert parse_time(token_of(status(lab))["sessionEndsAt"]) == moved
 
 
-def test_fresh_without_a_token_still_signs_in(lab, mock):
+def test_fresh_without_a_token_still_signs_in(lab, mock, signs_in):
     """Nothing to sign out of: no Logout call, one browser sign-in, the session starts now."""
-    res, reply = refresh(lab, "--fresh", env=lab.env(**WITH_DISPLAY))
+    res, reply = refresh(lab, "--fresh")
     at = now_utc()
     assert res.returncode == 0, (reply, res.stderr[-2000:])
     assert FRESH_NOTICE in res.stderr
     assert reply["success"] is True and reply["method"] == "browser", reply
-    assert mock.count("logout") == 0 and mock.logins == 1
+    assert mock.count("logout") == 0 and mock.sign_ins == 1
+    signs_in.assert_ran(mock)
     assert_about(reply["sessionEndsAt"], at + DEFAULT_LENGTH)
 
 
-def test_fresh_with_no_way_to_reach_the_user_keeps_the_session(lab, mock, tmp_path):
+def test_fresh_with_no_way_to_reach_the_user_keeps_the_session(lab, mock, tmp_path, signs_in):
     """No display and no terminal (a script, an MCP client without one): refused before anything
     is given up. No Logout, the token file and the session stay."""
     sign_in(lab, mock)
     before = lab.read_token()
-    res, reply = refresh(lab, "--fresh")
+    res, reply = refresh(lab, "--fresh", env=lab.env(**NO_DISPLAY))
     assert res.returncode == 1 and reply["success"] is False, reply
     assert "terminal" in reply["message"], reply["message"]
 
     async def scenario():
         # A client that cannot show links to its user (no URL-mode elicitation).
-        async with mcp_session(lab, tmp_path / "mcp.log", elicitation=None) as s:
+        async with mcp_session(lab, tmp_path / "mcp.log", elicitation=None, **NO_DISPLAY) as s:
             return await s.call_tool(REFRESH, {"profile": "dev", "fresh": True})
 
     r = structured(run_async(scenario()))
     assert r["success"] is False, r
-    assert mock.count("logout") == 0 and mock.logins == 1
+    assert mock.count("logout") == 0 and mock.sign_ins == 1
+    assert len(lab.wait_browser("opened", 2, timeout=0)) == 1, "a browser was opened without a display"
     assert lab.read_token() == before
     assert not mock.sessions[0]["logged_out"]
 
@@ -398,10 +420,10 @@ def test_fresh_and_silent_only_conflict(lab, mock):
 # ---- 5. ensure ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("start", ["missing", "expired"])
-def test_parallel_ensure_shares_one_sign_in(lab, mock, start):
+def test_parallel_ensure_shares_one_sign_in(lab, mock, start, signs_in):
     if start == "expired":
         plant_session(lab, minutes_left=-30, refresh=False)   # no refresh token: a sign-in is needed
-    mock.configure(pending_polls=2)   # keeps the sign-in open so the callers overlap
+    mock.configure(pending_polls=2)   # keeps a device sign-in open so the callers overlap
     procs = [lab.spawn("ensure", "--profile", "dev") for _ in range(10)]
     results = []
     deadline = time.monotonic() + 150
@@ -414,7 +436,9 @@ def test_parallel_ensure_shares_one_sign_in(lab, mock, start):
     for i, (rc, out, err) in enumerate(results):
         assert rc == 0, f"ensure {i}: rc={rc} stderr={err[-1500:]}"
         assert out == "", f"ensure {i} wrote to stdout: {out!r}"
-    assert mock.logins == 1, f"{mock.logins} sign-ins for 10 parallel callers"
+    assert mock.sign_ins == 1, f"{mock.sign_ins} sign-ins for 10 parallel callers"
+    assert len(lab.wait_browser("opened", 2, timeout=0)) == 1, lab.browser_visits()
+    signs_in.assert_ran(mock)
     t = token_of(status(lab))
     assert t["state"] == "valid", t
 
@@ -505,32 +529,35 @@ def test_ensure_renews_an_expiring_session_silently(lab, mock):
     assert mock.logins == 0
 
 
-def test_ensure_that_cannot_sign_in_exits_1(lab, mock):
+def test_ensure_that_cannot_sign_in_exits_1(lab, mock, aws_cli):
+    """No display: both CLIs sign in with a device code, which the service refuses."""
     mock.configure(mode="fail")
     res = lab.run("ensure", "--profile", "dev")
     assert res.returncode == 1, (res.returncode, res.stderr[-2000:])
     assert res.stdout == ""
     assert mock.logins == 1
+    aws_cli.assert_ran(mock)
 
 
 # ---- more on the estimate -------------------------------------------------------------------------
 
-def test_another_tools_sign_in_during_a_recorded_session_keeps_its_start(lab, mock):
+def test_another_tools_sign_in_during_a_recorded_session_keeps_its_start(lab, mock, signs_in):
     mock.configure(expires_in=3600)
     reply, _ = sign_in(lab, mock)
     end = parse_time(reply["sessionEndsAt"])
     time.sleep(2)
     lab.token_path().unlink()
     assert token_of(status(lab))["state"] == "missing"      # seen unusable
-    res = lab.aws("sso", "login", "--profile", "dev")       # the mock's session still lasts
-    assert res.returncode == 0, res.stderr
-    assert len(mock.sessions) == 1
+    res = lab.aws_sign_in("dev")                            # the mock's session still lasts
+    assert res.returncode == 0, res.stdout
+    assert len(mock.sessions) == 1 and mock.sign_ins == 2
+    signs_in.assert_ran(mock)
     t = token_of(status(lab))                                # seen usable again
     assert t["state"] == "valid", t
     assert parse_time(t["sessionEndsAt"]) == end and t["sessionEndsAtEstimated"] is True, t
 
 
-def test_a_cli_sign_in_after_a_refused_refresh_token_is_a_new_session(lab, mock):
+def test_a_cli_sign_in_after_a_refused_refresh_token_is_a_new_session(lab, mock, signs_in):
     """The session ended (refresh token refused) while the access token still had time left; the
     user then signs in with the AWS CLI, and this app renews with the new refresh token. The new
     session is live: neither the reply nor the status may say that a sign-in was needed in the
@@ -552,9 +579,10 @@ def test_a_cli_sign_in_after_a_refused_refresh_token_is_a_new_session(lab, mock)
         mock.sessions[-1]["logged_out"] = True
         mock._current_session = None
         mock.session_seconds = None
-    res = lab.aws("sso", "login", "--profile", "dev")        # a new session, through another tool
-    assert res.returncode == 0, res.stderr
-    assert len(mock.sessions) == 2
+    res = lab.aws_sign_in("dev")                             # a new session, through another tool
+    assert res.returncode == 0, res.stdout
+    assert len(mock.sessions) == 2 and mock.sign_ins == 2
+    signs_in.assert_ran(mock)
     res, reply = refresh(lab, "--silent-only")               # and this app renews it silently
     assert res.returncode == 0 and reply["method"] == "refresh_token", (reply, res.stderr[-2000:])
     assert mock.grants()[-1]["outcome"] == "ok"

@@ -1,10 +1,12 @@
 """Silent renewal with the cached refresh token (`refresh [--silent-only]`, the MCP tool, keep-alive),
-against the strict OIDC mock and the real AWS CLI v2.
+against the strict OIDC mock and the real AWS CLI v2 (the tests that sign in: both, Debian's 2.9.19
+and 2.36.7; the races: 2.9.19).
 
 The mock only honours a refresh grant that carries a client it registered (id + secret) and a refresh
 token it issued to that client and that was not exchanged before; every grant is recorded with the
 caller (the binary's Rust SDK or botocore). Cache files are either written by the real CLI
-(`aws sso login`) or planted with values the mock issued, as a previous login would have left them.
+(`aws sso login`, with a person signing in) or planted with values the mock issued, as a previous
+login would have left them.
 """
 
 from __future__ import annotations
@@ -20,12 +22,18 @@ import time
 
 import pytest
 
-from conftest import (AWS_CLI, LEGACY_START_URL, SESSION, START_URL, by_name, cache_name, iso_z,
+from conftest import (LEGACY_START_URL, SESSION, START_URL, by_name, cache_name, iso_z,
                       mcp_session, parse_time, run_async, structured, is_error)
 
 LOGIN_NEEDED = "a browser login is needed"
 EXACT_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")   # what botocore/the CLI write
 CLIENT_FIELDS = ("clientId", "clientSecret", "registrationExpiresAt", "startUrl", "region")
+
+
+@pytest.fixture(autouse=True)
+def a_person_approves(mock):
+    """Device codes are granted only once a person approved them (never by the mock by itself)."""
+    mock.configure(require_approval=True)
 
 
 # ---- helpers ------------------------------------------------------------------------------------
@@ -92,13 +100,10 @@ def assert_login_needed(res, reply: dict, profile: str) -> None:
     assert LOGIN_NEEDED in reply["message"], reply["message"]
 
 
-def clean_cli_env(lab) -> dict[str, str]:
-    """Exactly what Lab.aws uses: nothing from the runner's environment (AWS_CA_BUNDLE...)."""
-    return {"PATH": "/usr/bin:/bin", "HOME": str(lab.home), "AWS_CONFIG_FILE": str(lab.aws_config)}
-
-
 def spawn_aws(lab, *args: str) -> subprocess.Popen:
-    proc = subprocess.Popen([AWS_CLI, *args], env=clean_cli_env(lab), cwd=str(lab.home), text=True,
+    """The CLI the test chose, as Lab.aws runs it: nothing from the runner's environment
+    (AWS_CA_BUNDLE...)."""
+    proc = subprocess.Popen(lab._aws_command(*args), env=lab._aws_env(), cwd=str(lab.home), text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     lab._popen.append(proc)  # killed by lab.cleanup() if the test fails half-way
     return proc
@@ -143,14 +148,21 @@ def assert_cache_file_consistent(lab, planted: dict) -> dict:
 
 # ---- 1. silent renewal ----------------------------------------------------------------------------
 
-def test_silent_renewal_of_a_cli_written_token(lab, mock):
+def test_silent_renewal_of_a_cli_written_token(lab, mock, aws_cli):
     """A token the real CLI wrote is renewed with its refresh token: one grant, no login."""
     mock.configure(expires_in=3600)
-    res = lab.aws("sso", "login", "--profile", "dev")
-    assert res.returncode == 0, res.stderr
+    res = lab.aws_sign_in("dev")
+    assert res.returncode == 0, res.stdout
+    aws_cli.assert_ran(mock)
     before = lab.read_token()
     assert before["refreshToken"] in mock.issued["refresh_token"]
-    assert mock.logins == 1 and mock.count("register") == 1
+    assert mock.sign_ins == 1 and mock.count("register") == 1
+    # The CLI's own CreateToken calls: device-code polls, or the PKCE code exchange.
+    cli_token_calls = mock.count("token")
+    if aws_cli.pkce:
+        assert [g["outcome"] for g in mock.code_grants] == ["ok"], mock.code_grants
+    else:
+        assert cli_token_calls >= 2 and [a["via"] for a in mock.approvals] == ["terminal"], mock.approvals
 
     mock.configure(expires_in=6 * 3600)
     started = now_utc()
@@ -166,8 +178,8 @@ def test_silent_renewal_of_a_cli_written_token(lab, mock):
     g = grants[0]
     assert (g["outcome"], g["agent"]) == ("ok", "tray"), g
     assert g["client_id"] == before["clientId"] and g["refresh_token"] == before["refreshToken"]
-    assert mock.logins == 1 and mock.count("register") == 1, "a login ran"
-    assert mock.count("token") == 2  # only the CLI's device-code polls from the login above
+    assert mock.sign_ins == 1 and mock.count("register") == 1, "a login ran"
+    assert mock.count("token") == cli_token_calls  # only the CLI's, from the sign-in above
 
     after = lab.read_token()
     assert after["accessToken"] == g["access_token"] == mock.last_access_token
@@ -250,11 +262,13 @@ def test_mcp_tool_renews_silently(lab, mock, tmp_path):
 
 # ---- 2. the real CLI uses the rewritten file ---------------------------------------------------------
 
-def test_real_aws_cli_uses_the_silently_renewed_token(lab, mock):
+def test_real_aws_cli_uses_the_silently_renewed_token(lab, mock, aws_cli):
     """After the binary's renewal, botocore reads the rewritten file by itself: GetRoleCredentials
     carries the NEW access token and STS answers with those role credentials."""
     mock.configure(expires_in=3600)
-    assert lab.aws("sso", "login", "--profile", "dev").returncode == 0
+    res = lab.aws_sign_in("dev")
+    assert res.returncode == 0, res.stdout
+    aws_cli.assert_ran(mock)
     old = lab.read_token()["accessToken"]
 
     mock.configure(expires_in=8 * 3600)
@@ -271,14 +285,14 @@ def test_real_aws_cli_uses_the_silently_renewed_token(lab, mock):
     assert mock.role_requests[0]["role"] == "Developer"
     assert [(s["action"], s["ok"]) for s in mock.sts_requests] == [("GetCallerIdentity", True)]
     # 8 h left: botocore had no reason to refresh again, and nothing logged in.
-    assert len(mock.grants()) == 1 and mock.logins == 1
+    assert len(mock.grants()) == 1 and mock.sign_ins == 1
     assert lab.read_token()["accessToken"] == new
     assert_no_temp_files(lab)
 
 
 # ---- 3. fallback when the refresh token is refused -----------------------------------------------------
 
-def test_rejected_refresh_token_falls_back_to_browser_login(lab, mock):
+def test_rejected_refresh_token_falls_back_to_browser_login(lab, mock, signs_in):
     mock.configure(allow_refresh_grant=False, expires_in=2 * 3600)
     planted = plant_session(lab, minutes_left=-5)
     started = now_utc()
@@ -286,7 +300,9 @@ def test_rejected_refresh_token_falls_back_to_browser_login(lab, mock):
     assert res.returncode == 0, res.stderr[-2000:]
     assert reply["success"] is True and reply["method"] == "browser", reply
     assert [(g["outcome"], g["agent"]) for g in mock.grants()] == [("refused", "tray")]
-    assert mock.logins == 1, "the browser-style login (aws sso login) did not run exactly once"
+    assert mock.sign_ins == 1, "the browser-style login (aws sso login) did not run exactly once"
+    assert len(lab.wait_browser("followed", timeout=10)) == 1, lab.browser_visits()
+    signs_in.assert_ran(mock)
     token = lab.read_token()
     assert token["accessToken"] == mock.last_access_token != planted["accessToken"]
     assert parse_time(reply["expiresAt"]) == assert_expiry_about(token["expiresAt"], 2 * 3600, started)
