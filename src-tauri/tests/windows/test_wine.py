@@ -1,14 +1,15 @@
-"""The Windows build of the headless binary (MCP + CLI) under Wine, on a home laid out the Windows
-way: `%USERPROFILE%` with `.aws`, `.claude.json` and `.cursor`, `%APPDATA%` with Claude Desktop,
-VS Code and Zed, `%LOCALAPPDATA%` with Claude Desktop's MSIX package, files with CRLF line ends
-and a BOM. `status --json`, then a real MCP client (the Python SDK): initialize -> tools/list ->
-get_aws_sso_status.
+"""The Windows builds of the binary (headless and desktop), their CLI and MCP server under Wine,
+on a home laid out the Windows way: `%USERPROFILE%` with `.aws`, `.claude.json` and `.cursor`,
+`%APPDATA%` with Claude Desktop, VS Code and Zed, `%LOCALAPPDATA%` with Claude Desktop's MSIX
+package, files with CRLF line ends and a BOM. `status --json`, then a real MCP client (the Python
+SDK): initialize -> tools/list -> get_aws_sso_status.
 
 Wine sets USERPROFILE, APPDATA and LOCALAPPDATA itself for every program it starts, so each run
 goes through a small batch file that sets them to the fixture home first (as a Windows user's
 session would), then starts the .exe.
 
-The binary: $AWS_SSO_TRAY_WIN_BIN (.ci/test builds it); the runner: .ci/wine-run.
+The binaries: $AWS_SSO_TRAY_WIN_BIN (headless) and $AWS_SSO_TRAY_WIN_DESKTOP_BIN (desktop);
+.ci/test builds both. The runner: .ci/wine-run.
 """
 
 from __future__ import annotations
@@ -29,12 +30,20 @@ SESSION = "corp"
 TOOLS = {"get_aws_sso_status", "refresh_aws_sso_token"}
 
 
-def windows_binary() -> Path:
-    value = os.environ.get("AWS_SSO_TRAY_WIN_BIN")
+# Each test runs with both builds: the desktop one links Tauri's Windows backend and WebView2's
+# loader, and its MCP server and CLI must start all the same.
+BUILDS = {"headless": ("AWS_SSO_TRAY_WIN_BIN", "--no-default-features"),
+          "desktop": ("AWS_SSO_TRAY_WIN_DESKTOP_BIN", "")}
+
+
+@pytest.fixture(params=sorted(BUILDS))
+def windows_binary(request) -> Path:
+    var, flags = BUILDS[request.param]
+    value = os.environ.get(var)
     if not value:
-        pytest.fail("set AWS_SSO_TRAY_WIN_BIN to the x86_64-pc-windows-gnu build of aws-sso-tray.exe")
+        pytest.fail(f"set {var} to the x86_64-pc-windows-gnu {request.param} build of aws-sso-tray.exe")
     path = Path(value)
-    assert path.is_file(), f"{path} does not exist: build it with --target x86_64-pc-windows-gnu"
+    assert path.is_file(), f"{path} does not exist: build it with --target x86_64-pc-windows-gnu {flags}"
     return path
 
 
@@ -146,8 +155,8 @@ def home(tmp_path) -> WindowsHome:
     return WindowsHome(tmp_path)
 
 
-def run(home: WindowsHome, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    bat = home.launcher(windows_binary())
+def run(home: WindowsHome, exe: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    bat = home.launcher(exe)
     return subprocess.run([str(WINE_RUN), "cmd", "/c", win(bat), *args], env=wine_env(),
                           capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
@@ -184,17 +193,17 @@ def check_status(doc: dict, home: WindowsHome) -> None:
     assert "fixture-access-token" not in json.dumps(doc)
 
 
-def test_status_json_on_a_windows_home(home):
-    out = run(home, "status", "--json")
+def test_status_json_on_a_windows_home(home, windows_binary):
+    out = run(home, windows_binary, "status", "--json")
     assert out.returncode == 0, out.stderr.decode(errors="replace")
     check_status(json.loads(out.stdout), home)
 
 
-def test_mcp_initialize_list_tools_and_status(home):
+def test_mcp_initialize_list_tools_and_status(home, windows_binary):
     from mcp import ClientSession, StdioServerParameters
     from mcp.client.stdio import stdio_client
 
-    bat = home.launcher(windows_binary())
+    bat = home.launcher(windows_binary)
     params = StdioServerParameters(command=str(WINE_RUN), args=["cmd", "/c", win(bat), "--mcp"],
                                    env=wine_env(), cwd=str(home.root))
 
