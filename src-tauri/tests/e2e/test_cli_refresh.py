@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from conftest import (LEGACY_START_URL, SCOPES, SESSION, START_URL, assert_reply_shape,
+from conftest import (LEGACY_START_URL, SCOPES, SESSION, START_URL, Person, assert_reply_shape,
                       assert_status_shape, by_name, cache_name, iso_z, parse_time,
-                      registration_cache_name)
+                      registration_cache_name, run_in_terminal)
 
 
 def now_utc() -> dt.datetime:
@@ -31,14 +31,28 @@ def assert_fresh_token(lab, key: str, expires_in: int, started: dt.datetime) -> 
     return token
 
 
+def assert_sign_ins(mock, aws_cli, *, device: int = 0, pkce: int = 0) -> None:
+    """Exactly these sign-ins reached the mock (device authorizations, PKCE authorize pages), all
+    made by the AWS CLI under test. (Also used by test_mcp, test_real_world and test_secrets.)"""
+    aws_cli.assert_ran(mock)
+    assert (mock.logins, mock.count("authorize")) == (device, pkce), dict(mock.counts)
+
+
+def assert_browser_sign_ins(mock, aws_cli, n: int = 1) -> None:
+    """n sign-ins through the browser here: PKCE for a CLI that has it, else the device code.
+    (A legacy profile, without sso-session, always signs in with the device code.)"""
+    assert_sign_ins(mock, aws_cli, **{"pkce" if aws_cli.pkce else "device": n})
+
+
 # ---- the mock alone, with the real CLI (no binary needed) -----------------------------------
 
-def test_mock_drives_real_aws_cli_login(lab, mock):
-    """Proves the harness: the real CLI logs in through the mock and writes botocore's cache."""
-    mock.configure(expires_in=7200, pending_polls=2)
+def test_mock_drives_real_aws_cli_login(lab, mock, aws_cli):
+    """Proves the harness: the real CLI logs in through the mock and writes botocore's cache,
+    finished by a person reading its output (2.9: device code; 2.36: its PKCE link)."""
+    mock.configure(expires_in=7200, pending_polls=2, require_approval=True)
     started = now_utc()
-    res = lab.aws("sso", "login", "--profile", "team.dev")
-    assert res.returncode == 0, res.stderr
+    res = lab.aws_sign_in("team.dev")
+    assert res.returncode == 0, res.stdout
     token = assert_fresh_token(lab, SESSION, 7200, started)
     assert lab.token_path().name == "3953f9ddf975ab5097ee468d99555c5b441169bf.json"
     assert token["startUrl"] == START_URL  # the '#/' survived config parsing
@@ -47,14 +61,31 @@ def test_mock_drives_real_aws_cli_login(lab, mock):
     assert lab.token_path().stat().st_mode & 0o777 == 0o600
     # The registration is cached under botocore's key, so a second login re-uses it.
     assert (lab.cache_dir / registration_cache_name(START_URL, SESSION, SCOPES)).is_file()
-    assert mock.logins == 1 and mock.count("token_pending") == 2 and mock.count("register") == 1
-    # The CLI prints the user code: this is what the binary must never relay.
-    assert mock.issued["user_code"][-1] in res.stdout
+    assert mock.count("register") == 1
+    if aws_cli.pkce:
+        assert_sign_ins(mock, aws_cli, pkce=1)
+        assert mock.registrations[0]["grantTypes"] == ["authorization_code", "refresh_token"]
+        assert [a["outcome"] for a in mock.authorize_requests] == ["redirected"]
+        assert [g["outcome"] for g in mock.code_grants] == ["ok"]
+        # The CLI prints its authorize link (state and challenge in it): never to be relayed.
+        assert mock.issued["pkce_state"][-1] in res.stdout
+        assert mock.issued["code_challenge"][-1] in res.stdout
+    else:
+        assert_sign_ins(mock, aws_cli, device=1)
+        # Pending until both the mock's 2 polls passed and the person approved.
+        [approval] = mock.approvals
+        assert approval["via"] == "terminal"
+        assert mock.count("token_pending") == max(2, approval["pending_polls_before"])
+        # The CLI prints the user code: this is what the binary must never relay.
+        assert mock.issued["user_code"][-1] in res.stdout
 
-    res = lab.aws("sso", "login", "--profile", "legacy")
-    assert res.returncode == 0, res.stderr
+    # A legacy profile (no sso-session): the device code with either CLI.
+    res = lab.aws_sign_in("legacy")
+    assert res.returncode == 0, res.stdout
     assert lab.read_token(LEGACY_START_URL)["accessToken"] == mock.last_access_token
-    assert mock.logins == 2 and mock.count("register") == 2
+    assert mock.count("register") == 2
+    assert_sign_ins(mock, aws_cli, **({"pkce": 1, "device": 1} if aws_cli.pkce else {"device": 2}))
+    assert mock.issued["user_code"][-1] in res.stdout
 
 
 # ---- refresh: success paths -------------------------------------------------------------------
@@ -74,10 +105,10 @@ def test_refresh_profile_writes_fresh_token(lab, mock, signs_in):
     assert reply["ssoSession"] == SESSION
     token = assert_fresh_token(lab, SESSION, 5 * 3600, started)
     assert parse_time(reply["expiresAt"]) == parse_time(token["expiresAt"])
-    assert mock.logins == 1
+    assert_browser_sign_ins(mock, signs_in)
 
 
-def test_second_refresh_renews_token(lab, mock):
+def test_second_refresh_renews_token(lab, mock, signs_in):
     """After a login the cache holds a refresh token. A second refresh must renew silently with
     it (no second login) and reply with the new file's expiry."""
     _, first_reply = lab.run_json("refresh", "--profile", "dev", "--json")
@@ -92,18 +123,23 @@ def test_second_refresh_renews_token(lab, mock):
     assert token["accessToken"] != first["accessToken"]
     assert token["clientSecret"] == first["clientSecret"]  # the registration is kept
     assert token.get("refreshToken") in mock.issued["refresh_token"]
-    assert reply["method"] == "refresh_token" and mock.logins == 1, reply
+    assert reply["method"] == "refresh_token", reply
+    assert_browser_sign_ins(mock, signs_in)  # the first refresh's, none since
     assert lab.token_path().stat().st_mode & 0o777 == 0o600
     assert parse_time(reply["expiresAt"]) == parse_time(token["expiresAt"])
     assert mock.count("unknown") == 0
 
 
-def test_refresh_without_json_is_quiet_and_succeeds(lab, mock):
+def test_refresh_without_json_is_quiet_and_succeeds(lab, mock, signs_in):
     res = lab.run("refresh", "--profile", "dev", env=lab.env(RUST_LOG="off"))
     assert res.returncode == 0, res.stderr
-    assert mock.logins == 1 and lab.token_path().is_file()
-    # Whatever it prints, it is not the CLI's device-code chatter.
-    assert "Then enter the code" not in res.stdout + res.stderr
+    assert_browser_sign_ins(mock, signs_in)
+    assert lab.token_path().is_file()
+    # Whatever it prints, it is not the CLI's sign-in chatter (code, links).
+    said = res.stdout + res.stderr
+    assert "Then enter the code" not in said and "/authorize?" not in said, said
+    for secret in mock.issued["user_code"] + mock.issued["verification_uri"] + mock.issued["pkce_state"]:
+        assert secret not in said
 
 
 @pytest.mark.parametrize("server, profile, key, cwd", [
@@ -114,7 +150,7 @@ def test_refresh_without_json_is_quiet_and_succeeds(lab, mock):
     ("local-legacy", "legacy", LEGACY_START_URL, "project"),  # local scope, AWS_DEFAULT_PROFILE
     ("other-srv", "ops", SESSION, "other_project"),     # project found only through the cwd
 ], ids=["aws-docs", "team-api", "deployer", "proj-ops", "local-legacy", "other-srv"])
-def test_refresh_server_resolves_profile(lab, mock, server, profile, key, cwd):
+def test_refresh_server_resolves_profile(lab, mock, signs_in, server, profile, key, cwd):
     started = now_utc()
     res, reply = lab.run_json("refresh", "--server", server, "--json", cwd=getattr(lab, cwd))
     assert res.returncode == 0, res.stderr
@@ -125,7 +161,10 @@ def test_refresh_server_resolves_profile(lab, mock, server, profile, key, cwd):
     assert reply["ssoSession"] == (None if key == LEGACY_START_URL else SESSION)
     token = assert_fresh_token(lab, key, mock.expires_in, started)
     assert parse_time(reply["expiresAt"]) == parse_time(token["expiresAt"])
-    assert mock.logins == 1
+    if key == LEGACY_START_URL:  # no sso-session: the device code, even for 2.36
+        assert_sign_ins(mock, signs_in, device=1)
+    else:
+        assert_browser_sign_ins(mock, signs_in)
 
 
 def test_refresh_server_project_scope_follows_cwd(lab, mock):
@@ -136,7 +175,7 @@ def test_refresh_server_project_scope_follows_cwd(lab, mock):
     assert mock.logins == 0
 
 
-def test_refresh_chained_profile_logs_in_source(lab, mock):
+def test_refresh_chained_profile_logs_in_source(lab, mock, signs_in):
     started = now_utc()
     res, reply = lab.run_json("refresh", "--profile", "chained", "--json")
     assert res.returncode == 0, res.stderr
@@ -145,10 +184,10 @@ def test_refresh_chained_profile_logs_in_source(lab, mock):
     assert reply["method"] == "browser"
     token = assert_fresh_token(lab, SESSION, mock.expires_in, started)
     assert parse_time(reply["expiresAt"]) == parse_time(token["expiresAt"])
-    assert mock.logins == 1
+    assert_browser_sign_ins(mock, signs_in)
 
 
-def test_refresh_honours_aws_config_file(lab, mock):
+def test_refresh_honours_aws_config_file(lab, mock, signs_in):
     """The config lives outside ~/.aws: aws only finds the profile if AWS_CONFIG_FILE is passed on."""
     moved = lab.home / "elsewhere" / "aws-config.ini"
     moved.parent.mkdir()
@@ -157,47 +196,66 @@ def test_refresh_honours_aws_config_file(lab, mock):
                               env=lab.env(AWS_CONFIG_FILE=str(moved)))
     assert res.returncode == 0, res.stderr
     assert reply["success"] is True, reply
-    assert lab.token_path().is_file() and mock.logins == 1
+    assert lab.token_path().is_file()
+    assert_browser_sign_ins(mock, signs_in)
 
 
 # ---- refresh: failures, timeouts, floods --------------------------------------------------------
 
-def test_refresh_login_failure(lab, mock):
+def assert_refused(mock, aws_cli) -> None:
+    """The one sign-in really ran and the service refused it (mode "fail"): a denied authorize
+    page for PKCE, AccessDenied on the device code's CreateToken."""
+    assert_browser_sign_ins(mock, aws_cli)
+    if aws_cli.pkce:
+        assert [a["outcome"] for a in mock.authorize_requests] == ["denied"], mock.authorize_requests
+        assert mock.code_grants == []
+    assert mock.count("token_issued") == 0
+
+
+def test_refresh_login_failure(lab, mock, signs_in):
     mock.configure(mode="fail")
     res, reply = lab.run_json("refresh", "--profile", "dev", "--json")
     assert res.returncode == 1, (res.returncode, res.stderr)
     assert_reply_shape(reply)
     assert reply["success"] is False and reply["profile"] == "dev"
     assert reply["expiresAt"] is None
-    assert mock.logins == 1  # the CLI really ran and was refused
+    assert_refused(mock, signs_in)  # the CLI really ran and was refused
+    assert "`aws sso login` failed" in reply["message"], reply["message"]
+    if not signs_in.pkce:  # the CLI's own summary of the refusal
+        assert "(AccessDeniedException) when calling the CreateToken" in reply["message"], reply["message"]
     assert not lab.token_path().exists()
 
 
-def test_refresh_login_failure_plain_reports_one_line(lab, mock):
+def test_refresh_login_failure_plain_reports_one_line(lab, mock, signs_in):
     mock.configure(mode="fail")
     res = lab.run("refresh", "--profile", "dev", env=lab.env(RUST_LOG="off"))
     assert res.returncode == 1
+    assert_refused(mock, signs_in)
     lines = [l for l in res.stderr.splitlines() if l.strip()]
     assert len(lines) == 1, f"expected one error line on stderr, got: {res.stderr!r}"
 
 
-def test_refresh_cli_success_without_fresh_token_is_failure(lab, mock):
+def test_refresh_cli_success_without_fresh_token_is_failure(lab, mock, signs_in):
     """aws exits 0 but the token it writes is already expired: contract says that is a failure."""
     mock.configure(expires_in=-3600)
     res, reply = lab.run_json("refresh", "--profile", "dev", "--json")
-    assert mock.logins == 1
+    assert_browser_sign_ins(mock, signs_in)
+    assert mock.count("token_issued") == 1  # the CLI got its (expired) token
     assert res.returncode == 1, reply
     assert reply["success"] is False, reply
+    assert "no valid token" in reply["message"], reply["message"]
 
 
 @pytest.mark.parametrize("how", ["flag", "settings"])
-def test_refresh_timeout_kills_cli(lab, mock, how):
+def test_refresh_timeout_kills_cli(lab, mock, signs_in, how):
+    # The person opens the page, but the service never confirms.
     mock.configure(mode="never")
+    # Long enough for the page to open (2.36 starts slowly) before the time is up.
     if how == "flag":
-        args, limit = ["--timeout", "3"], 3
+        args, limit = ["--timeout", "6"], 6
     else:
-        lab.write_settings(loginTimeoutSeconds=2)
-        args, limit = [], 2
+        lab.write_settings(loginTimeoutSeconds=5)
+        args, limit = [], 5
     started = time.monotonic()
     res, reply = lab.run_json("refresh", "--profile", "dev", "--json", *args, timeout=60)
     elapsed = time.monotonic() - started
@@ -206,28 +264,43 @@ def test_refresh_timeout_kills_cli(lab, mock, how):
     # A timeout message: says "timeout"/"timed out", or names the limit ("within 3 s").
     assert re.search(rf"time\s*out|timed out|\b{limit}\s*(s|sec|secs|seconds)\b", reply["message"], re.I), \
         reply["message"]
-    assert mock.logins == 1 and mock.count("token_pending") >= 1  # the login was really pending
+    # The login was really pending.
+    assert_browser_sign_ins(mock, signs_in)
+    if signs_in.pkce:
+        assert [a["outcome"] for a in mock.authorize_requests] == ["held"], mock.authorize_requests
+    else:
+        assert mock.count("token_pending") >= 1 and mock.approvals
     assert limit - 0.5 <= elapsed <= limit + 5, f"took {elapsed:.1f}s for a {limit}s timeout"
     survivors = lab.wait_lab_processes_gone(1.0)
     assert not survivors, f"processes from the temp home survived the timeout: {survivors}"
 
 
-def test_refresh_survives_output_flood(lab, mock):
-    """The CLI prints a multi-MB verification URL; an undrained pipe would deadlock it."""
-    mock.configure(mode="flood", flood_bytes=4 * 1024 * 1024)
+def test_refresh_survives_output_flood(lab, mock, aws_cli):
+    """The CLI prints a multi-MB verification URL; an undrained pipe would deadlock it. The flood
+    is in the device flow's links, which 2.36 uses only without a browser, so the person is at a
+    terminal, where the link and code are shown."""
+    mock.configure(mode="flood", flood_bytes=4 * 1024 * 1024, require_approval=True)
+    person = Person(mock)
     started = time.monotonic()
     # (the lab's settings.json caps the login at 60 s)
-    res, reply = lab.run_json("refresh", "--profile", "dev", "--json", timeout=90)
-    assert res.returncode == 0, res.stderr[-2000:]
+    rc, out, err = run_in_terminal(lab, "refresh", "--profile", "dev", "--json", on_output=person,
+                                   timeout=90)
+    assert rc == 0, err[-2000:]
+    reply = json.loads(out)
     assert reply["success"] is True, reply
     assert time.monotonic() - started < 45
-    assert "pad=xxxx" not in res.stdout + res.stderr  # and none of it was relayed
-    assert len(res.stdout) < 10_000
+    assert person.result == "approved", person.result
+    assert_sign_ins(mock, aws_cli, device=1)
+    # None of it was relayed: not in the reply, and the terminal got only the link's first part.
+    assert "pad=xxxx" not in out
+    assert len(out) < 10_000
+    assert len(err) < 10_000, f"{len(err)} bytes on the terminal"
     assert lab.read_token()["accessToken"] == mock.last_access_token
 
 
-def test_concurrent_refreshes_share_one_login(lab, mock):
-    mock.configure(pending_polls=2)  # keeps the login open ~2 s so the 20 runs overlap
+def test_concurrent_refreshes_share_one_login(lab, mock, signs_in):
+    # Keeps a device-code login open ~2 s so the 20 runs overlap (2.36 starts slowly anyway).
+    mock.configure(pending_polls=2)
     profiles = ["dev", "team.dev", "ops", "chained"]
     procs = [lab.spawn("refresh", "--profile", profiles[i % len(profiles)], "--json")
              for i in range(20)]
@@ -243,7 +316,9 @@ def test_concurrent_refreshes_share_one_login(lab, mock):
         reply = json.loads(out)
         assert reply["success"] is True, reply
         assert parse_time(reply["expiresAt"]) == parse_time(token["expiresAt"])
-    assert mock.logins == 1, f"{mock.logins} device authorizations for one session"
+    assert_browser_sign_ins(mock, signs_in)  # one sign-in for one session
+    opened = [v for v in lab.browser_visits() if v["event"] == "opened"]
+    assert len(opened) == 1, lab.browser_visits()  # one sign-in page shown
     assert token["accessToken"] == mock.last_access_token
 
 
@@ -273,7 +348,7 @@ def test_refresh_rejects_bad_profiles_without_running_aws(lab, mock, args, fragm
 
 # ---- status ------------------------------------------------------------------------------------
 
-def test_status_json_before_and_after_refresh(lab, mock):
+def test_status_json_before_and_after_refresh(lab, mock, signs_in):
     res, doc = lab.run_json("status", "--json")
     assert res.returncode == 0, res.stderr
     assert_status_shape(doc)
@@ -311,6 +386,7 @@ def test_status_json_before_and_after_refresh(lab, mock):
 
     res, reply = lab.run_json("refresh", "--profile", "dev", "--json")
     assert reply["success"] is True, reply
+    assert_browser_sign_ins(mock, signs_in)
     file_expiry = parse_time(lab.read_token()["expiresAt"])
 
     res, doc = lab.run_json("status", "--json")

@@ -13,6 +13,7 @@ import pytest
 
 from conftest import (SESSION, assert_reply_shape, assert_status_shape, by_name, is_error,
                       mcp_errors_tuple, mcp_session, parse_time, run_async, structured, text_of, tray_binary)
+from test_cli_refresh import assert_browser_sign_ins, assert_sign_ins
 
 REFRESH = "refresh_aws_sso_token"
 STATUS = "get_aws_sso_status"
@@ -33,7 +34,7 @@ def test_initialize_and_list_tools(lab):
         assert tools[name].description, f"{name} has no description"
 
 
-def test_refresh_tool_with_profile(lab, mock):
+def test_refresh_tool_with_profile(lab, mock, signs_in):
     async def scenario():
         async with mcp_session(lab, lab.root / "server.log") as s:
             return await s.call_tool(REFRESH, {"profile": "team.dev"})
@@ -48,10 +49,11 @@ def test_refresh_tool_with_profile(lab, mock):
     token = lab.read_token()
     assert token["accessToken"] == mock.last_access_token
     assert parse_time(reply["expiresAt"]) == parse_time(token["expiresAt"])
-    assert mock.logins == 1
+    assert_browser_sign_ins(mock, signs_in)
+    assert lab.elicited == []  # the browser had the link: nothing for the client to show
 
 
-def test_refresh_tool_with_server_uses_server_cwd(lab, mock):
+def test_refresh_tool_with_server_uses_server_cwd(lab, mock, signs_in):
     """other-srv is only visible from its own project, i.e. the MCP server process's cwd."""
     async def scenario():
         async with mcp_session(lab, lab.root / "server.log", cwd=lab.other_project) as s:
@@ -63,9 +65,10 @@ def test_refresh_tool_with_server_uses_server_cwd(lab, mock):
     assert reply["success"] is True, reply
     assert reply["profile"] == "ops" and reply["profileSource"] == "mcp_config"
     assert parse_time(reply["expiresAt"]) == parse_time(lab.read_token()["expiresAt"])
+    assert_browser_sign_ins(mock, signs_in)
 
 
-def test_refresh_tool_profile_wins_over_server(lab, mock):
+def test_refresh_tool_profile_wins_over_server(lab, mock, signs_in):
     async def scenario():
         async with mcp_session(lab, lab.root / "server.log") as s:
             return await s.call_tool(REFRESH, {"profile": "dev", "server": "team-api"})
@@ -73,6 +76,7 @@ def test_refresh_tool_profile_wins_over_server(lab, mock):
     reply = structured(run_async(scenario()))
     assert reply["success"] is True and reply["profile"] == "dev"
     assert reply["profileSource"] == "parameter"
+    assert_browser_sign_ins(mock, signs_in)
 
 
 def test_refresh_tool_without_arguments_is_invalid_params(lab, mock):
@@ -107,7 +111,7 @@ def test_refresh_tool_unknown_server_lists_known_servers(lab, mock):
     assert mock.logins == 0
 
 
-def test_refresh_tool_failure_is_error_result(lab, mock):
+def test_refresh_tool_failure_is_error_result(lab, mock, signs_in):
     mock.configure(mode="fail")
 
     async def scenario():
@@ -118,10 +122,17 @@ def test_refresh_tool_failure_is_error_result(lab, mock):
     assert is_error(result)
     reply = structured(result)
     assert reply is not None and reply["success"] is False and reply["profile"] == "dev"
-    assert mock.logins == 1
+    assert "`aws sso login` failed" in reply["message"], reply["message"]
+    # The CLI really ran and the service refused it.
+    assert_browser_sign_ins(mock, signs_in)
+    if signs_in.pkce:
+        assert [a["outcome"] for a in mock.authorize_requests] == ["denied"], mock.authorize_requests
+    else:
+        assert "(AccessDeniedException) when calling the CreateToken" in reply["message"], reply["message"]
+    assert mock.count("token_issued") == 0
 
 
-def test_status_tool(lab, mock):
+def test_status_tool(lab, mock, signs_in):
     async def scenario():
         async with mcp_session(lab, lab.root / "server.log") as s:
             full = await s.call_tool(STATUS, {})
@@ -140,6 +151,7 @@ def test_status_tool(lab, mock):
     assert servers["proj-ops"]["scope"] == "project"  # project scope from the server's cwd
     assert by_name(doc["profiles"])["team.dev"]["token"]["state"] == "missing"
 
+    assert_browser_sign_ins(mock, signs_in)
     doc = structured(one_profile)
     assert [p["name"] for p in doc["profiles"]] == ["team.dev"]
     assert doc["profiles"][0]["token"]["state"] == "valid"  # same session as dev, just refreshed
@@ -149,10 +161,12 @@ def test_status_tool(lab, mock):
     assert "dev" in by_name(doc["profiles"])
 
 
-def test_stdin_eof_kills_pending_login(lab, mock):
+def test_stdin_eof_kills_pending_login(lab, mock, aws_cli):
     """Raw JSON-RPC over pipes: the test needs the exact server pid and to close stdin itself
-    (the SDK's own teardown would SIGTERM the tree after 2 s and hide a server that ignores EOF)."""
-    mock.configure(mode="never")
+    (the SDK's own teardown would SIGTERM the tree after 2 s and hide a server that ignores EOF).
+    No browser here: the link goes to the client (which never answers), so both CLIs poll with a
+    device code that nobody approves."""
+    mock.configure(mode="never", require_approval=True)
     log = open(lab.root / "server.log", "w")
     proc = lab.spawn("--mcp", stdin=subprocess.PIPE, stderr=log)
     lines: queue.Queue[str] = queue.Queue()
@@ -179,6 +193,7 @@ def test_stdin_eof_kills_pending_login(lab, mock):
 
     # The aws child is up and polling the mock.
     assert mock.wait_for("token_pending", 1, timeout=30), "aws sso login never started polling"
+    assert_sign_ins(mock, aws_cli, device=1)
     children = [p for p in lab.lab_processes() if p[0] != proc.pid]
     assert children, "no aws process found while the login is pending"
     assert proc.poll() is None

@@ -1,5 +1,5 @@
 """Issue 9 end to end: configs as real users write them, through the real Python MCP client and
-the real AWS CLI (device flow against the loopback OIDC mock).
+both real AWS CLIs (signing in through the stand-in browser against the loopback OIDC mock).
 
 - a server that may use several profiles on different sessions (mcp-proxy-for-aws's
   `AWS_MCP_PROXY_PROFILES`, in an Amazon Q CLI agent file) is listed with all of them, and a
@@ -15,6 +15,7 @@ import json
 
 from conftest import (LEGACY_START_URL, SESSION, assert_reply_shape, assert_status_shape, by_name,
                       is_error, mcp_session, parse_time, run_async, structured, text_of)
+from test_cli_refresh import assert_browser_sign_ins, assert_sign_ins
 
 REFRESH = "refresh_aws_sso_token"
 STATUS = "get_aws_sso_status"
@@ -85,7 +86,7 @@ def test_status_tool_lists_every_profile_and_disabled_servers(lab, mock):
     assert set(by_name(doc["profiles"])) == {"dev", "legacy", "team.dev"}
 
 
-def test_refresh_by_server_renews_each_distinct_session(lab, mock):
+def test_refresh_by_server_renews_each_distinct_session(lab, mock, signs_in):
     paths = add_real_world_configs(lab)
 
     async def scenario():
@@ -97,9 +98,11 @@ def test_refresh_by_server_renews_each_distinct_session(lab, mock):
     assert not is_error(result), text_of(result)
     assert_reply_shape(reply)
     assert reply["success"] is True, reply
-    # dev and team.dev share the lab session: two sign-ins, not three.
+    # dev and team.dev share the lab session: two sign-ins, not three (legacy's, without an
+    # sso-session, with the device code even for 2.36).
     assert reply["profiles"] == ["dev", "legacy"], reply
-    assert mock.logins == 2, mock.logins
+    assert_sign_ins(mock, signs_in, **({"pkce": 1, "device": 1} if signs_in.pkce else {"device": 2}))
+    assert len([v for v in lab.browser_visits() if v["event"] == "opened"]) == 2, lab.browser_visits()
     assert reply["configPath"] == paths["proxy-srv"], reply
     assert reply["profile"] == "dev" and reply["profileSource"] == "mcp_config", reply
     assert "2 distinct SSO sessions" in reply["message"], reply["message"]
@@ -109,7 +112,7 @@ def test_refresh_by_server_renews_each_distinct_session(lab, mock):
     assert parse_time(reply["expiresAt"]) == min(expiries), (reply, expiries)
 
 
-def test_refresh_disabled_server_and_config_path(lab, mock):
+def test_refresh_disabled_server_and_config_path(lab, mock, signs_in):
     paths = add_real_world_configs(lab)
 
     async def scenario():
@@ -122,11 +125,11 @@ def test_refresh_disabled_server_and_config_path(lab, mock):
     assert not is_error(off), text_of(off)
     assert reply["success"] is True and reply["profile"] == "ops", reply
     assert reply["configPath"] == paths["off-srv"], reply
-    assert mock.logins == 1
+    assert_browser_sign_ins(mock, signs_in)
 
     # Refused before the CLI runs: no further sign-in reached the mock.
     reply = structured(orphan) or json.loads(text_of(orphan))
     assert is_error(orphan), reply
     assert reply["success"] is False, reply
     assert "no [sso-session deleted] section" in reply["message"], reply
-    assert mock.logins == 1
+    assert_browser_sign_ins(mock, signs_in)

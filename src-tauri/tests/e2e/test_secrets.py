@@ -12,9 +12,15 @@ import re
 import secrets
 import threading
 
-from conftest import (LEGACY_START_URL, SCOPES, SESSION, START_URL, cache_name, iso_z,
-                      mcp_errors_tuple, mcp_session, registration_cache_name, run_async, structured)
+from conftest import (LEGACY_START_URL, SCOPES, SESSION, START_URL, Person, cache_name, iso_z,
+                      mcp_errors_tuple, mcp_session, registration_cache_name, run_async,
+                      run_in_terminal, structured)
 from oidc_mock import follow_sign_in_link
+from test_cli_refresh import assert_sign_ins
+
+# What a sign-in of each flow leaves at the mock: secrets that then exist to be leaked.
+PKCE_SECRETS = ("pkce_state", "code_challenge", "auth_code", "code_verifier")
+DEVICE_SECRETS = ("user_code", "verification_uri", "device_code")
 
 # Everything at trace, and the SDK's own modules named too: a more specific directive must not
 # get around the binary's cap on them.
@@ -74,17 +80,20 @@ def plant_secrets(lab) -> list[str]:
     return planted
 
 
-def assert_no_leak(lab, planted: list[str], outputs: dict[str, str]) -> None:
+def assert_no_leak(lab, planted: list[str], outputs: dict[str, str], aws_cli) -> None:
     """Search every captured output for every planted and issued secret."""
     mock_secrets = lab.mock.secrets()
-    # Not vacuous: logins happened and their secrets exist to be leaked.
-    assert lab.mock.issued["access_token"] and lab.mock.issued["user_code"]
+    # Not vacuous: logins happened (through the browser: PKCE for 2.36) and their secrets exist
+    # to be leaked.
+    assert lab.mock.issued["access_token"]
+    for kind in PKCE_SECRETS if aws_cli.pkce else DEVICE_SECRETS:
+        assert lab.mock.issued[kind], f"no {kind} was issued"
     leaks = [(name, secret) for name, text in outputs.items()
              for secret in planted + mock_secrets if secret in text]
     assert not leaks, "secrets leaked:\n" + "\n".join(f"  {n}: {s}" for n, s in leaks)
 
 
-def test_cli_outputs_leak_no_secret(lab, mock):
+def test_cli_outputs_leak_no_secret(lab, mock, signs_in):
     planted = plant_secrets(lab)
     env = lab.env(**TRACE)
     outputs: dict[str, str] = {}
@@ -100,9 +109,15 @@ def test_cli_outputs_leak_no_secret(lab, mock):
     capture("status --json before", "status", "--json", rc=0)
     capture("refresh ok --json", "refresh", "--profile", "dev", "--json", rc=0)
     capture("refresh ok", "refresh", "--profile", "team.dev", rc=0)
-    # The planted registration was used, so the fresh token file carries its clientSecret.
-    assert mock.count("register") == 0
-    assert lab.read_token()["clientSecret"] in planted
+    if signs_in.pkce:
+        # The planted registration is a device-code one: 2.36 registers anew for PKCE.
+        assert mock.count("register") == 1, mock.registrations
+        assert mock.registrations[0]["grantTypes"] == ["authorization_code", "refresh_token"]
+        assert lab.read_token()["clientSecret"] in mock.issued["client_secret"]
+    else:
+        # The planted registration was used, so the fresh token file carries its clientSecret.
+        assert mock.count("register") == 0
+        assert lab.read_token()["clientSecret"] in planted
     capture("status after", "status", rc=0)
     capture("status --json after", "status", "--json", rc=0)
     capture("refresh server", "refresh", "--server", "aws-docs", "--json", rc=0)
@@ -112,21 +127,37 @@ def test_cli_outputs_leak_no_secret(lab, mock):
     capture("refresh fail", "refresh", "--profile", "dev", rc=1)
     lab.end_cool_down()
     mock.configure(mode="never")
-    lab.write_settings(loginTimeoutSeconds=2)
+    lab.write_settings(loginTimeoutSeconds=5)  # long enough for the page to open (2.36 is slow)
     capture("refresh timeout", "refresh", "--profile", "dev", "--json", rc=1)
-    assert "not completed within 2 s" in outputs["refresh timeout stdout"]
+    assert "not completed within 5 s" in outputs["refresh timeout stdout"]
     lab.write_settings(loginTimeoutSeconds=60)
+    # The flood is in the device flow's links, where a browser gets no code (the link that
+    # carries it is cut): the person reads link and code at a terminal (no display).
     mock.configure(mode="flood", flood_bytes=256 * 1024)
-    capture("refresh flood", "refresh", "--profile", "legacy", "--json", rc=0)
+    person = Person(mock)
+    rc, out, err = run_in_terminal(lab, "refresh", "--profile", "legacy", "--json", on_output=person,
+                                   env=lab.env(DISPLAY=None, **TRACE))
+    assert rc == 0 and person.result == "approved", (rc, person.result, err[-2000:])
+    outputs["refresh flood stdout"] = out
+    # The terminal shows its person the link and code once; anything else on it is searched.
+    assert err.count(person.link) == 1 and err.count(person.code) == 1, err[-3000:]
+    outputs["refresh flood terminal"] = err.replace(person.link, "<link>").replace(person.code, "<code>")
     capture("refresh unknown", "refresh", "--profile", "nope", "--json", rc=1)
-    assert mock.logins >= 5  # the ok, fail, timeout and flood runs really reached the mock
+    # The ok, fail, timeout and flood runs really reached the mock (legacy: device code for both).
+    if signs_in.pkce:
+        assert_sign_ins(mock, signs_in, pkce=4, device=1)
+    else:
+        # 2.9 re-used the planted registration, which the mock never issued: the binary's refresh
+        # grants are refused, so the team.dev and aws-docs runs signed in too.
+        assert mock.grants(outcome="invalid_client", agent="tray"), mock.grants()
+        assert (mock.logins, mock.count("authorize")) == (7, 0), dict(mock.counts)
     # trace logging really was on (otherwise stderr proves little)
-    for name in ("refresh ok --json stderr", "refresh fail --json stderr"):
+    for name in ("refresh ok --json stderr", "refresh fail --json stderr", "refresh flood terminal"):
         assert_traced(outputs[name], name)
-    assert_no_leak(lab, planted, outputs)
+    assert_no_leak(lab, planted, outputs, signs_in)
 
 
-def test_mcp_replies_leak_no_secret(lab, mock):
+def test_mcp_replies_leak_no_secret(lab, mock, signs_in):
     planted = plant_secrets(lab)
     log_path = lab.root / "mcp-server.log"
     errors = mcp_errors_tuple()
@@ -157,14 +188,21 @@ def test_mcp_replies_leak_no_secret(lab, mock):
 
     run_async(scenario())
     outputs["server stderr"] = log_path.read_text()
-    assert mock.logins >= 2
+    # The ok and fail sign-ins. 2.9 re-used the planted registration (so no RegisterClient to
+    # check), which the mock never issued: its refresh grant is refused, so team-api signed in too.
+    if signs_in.pkce:
+        assert_sign_ins(mock, signs_in, pkce=2)
+    else:
+        assert mock.grants(outcome="invalid_client", agent="tray"), mock.grants()
+        assert (mock.logins, mock.count("authorize")) == (3, 0), dict(mock.counts)
     assert_traced(outputs["server stderr"], "server stderr")
-    assert_no_leak(lab, planted, outputs)
+    assert_no_leak(lab, planted, outputs, signs_in)
 
 
-def test_silent_refresh_paths_leak_no_secret(lab, mock):
+def test_silent_refresh_paths_leak_no_secret(lab, mock, signs_in):
     """The refresh-token grant moves the most secrets of all (refresh token and client secret out,
-    new tokens in): every path of it, at trace level, over the CLI and MCP."""
+    new tokens in): every path of it, at trace level, over the CLI and MCP. (A refused grant over
+    MCP falls back to a sign-in, through the browser.)"""
     from test_silent_refresh import plant_session
 
     planted = plant_secrets(lab)
@@ -190,7 +228,13 @@ def test_silent_refresh_paths_leak_no_secret(lab, mock):
             lab.write_settings(loginTimeoutSeconds=60)
             refused = await s.call_tool("refresh_aws_sso_token", {"profile": "dev"})
             outputs["mcp refused"] = refused.model_dump_json()
+            assert structured(refused)["method"] == "browser", refused
     run_async(scenario())
+    # The fallback sign-in (2.9 re-used the planted registration: no RegisterClient to check).
+    if signs_in.pkce:
+        assert_sign_ins(mock, signs_in, pkce=1)
+    else:
+        assert (mock.logins, mock.count("authorize")) == (1, 0), dict(mock.counts)
     res = lab.run("refresh", "--profile", "dev", "--silent-only", env=env)
     assert res.returncode == 1, res.stderr[-2000:]
     outputs["refused stdout"], outputs["refused stderr"] = res.stdout, res.stderr
