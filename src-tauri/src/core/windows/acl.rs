@@ -189,9 +189,7 @@ fn security_of(path: &Path) -> std::io::Result<Security> {
             &mut sd,
         )
     };
-    if rc != 0 {
-        return Err(std::io::Error::from_raw_os_error(rc as i32));
-    }
+    win32_result(rc)?;
     // SAFETY: owner and dacl point into `sd`, which lives until the LocalFree below.
     let security = unsafe {
         Security {
@@ -323,22 +321,7 @@ pub fn is_shared_dir(dir: &Path) -> bool {
 pub fn let_everyone_write(path: &Path) -> std::io::Result<()> {
     use windows_sys::Win32::Security::WinWorldSid;
     let everyone = Sid::well_known(WinWorldSid).ok_or_else(std::io::Error::last_os_error)?;
-    let mut acl = vec![0u64; 16];
-    // SAFETY: `acl` is writable and aligned, 128 bytes, room for one entry.
-    let ok = unsafe {
-        InitializeAcl(acl.as_mut_ptr().cast(), 128, ACL_REVISION) != 0
-            && AddAccessAllowedAceEx(
-                acl.as_mut_ptr().cast(),
-                ACL_REVISION,
-                0,
-                FILE_ALL_ACCESS,
-                everyone.as_psid(),
-            ) != 0
-    };
-    if !ok {
-        return Err(std::io::Error::last_os_error());
-    }
-    set_dacl(path, &acl)
+    set_dacl(path, &one_entry_acl(&everyone, 0)?)
 }
 
 fn set_dacl(path: &Path, acl: &[u64]) -> std::io::Result<()> {
@@ -355,6 +338,11 @@ fn set_dacl(path: &Path, acl: &[u64]) -> std::io::Result<()> {
             std::ptr::null(),
         )
     };
+    win32_result(rc)
+}
+
+/// The `Result` of a security call that returns a Win32 error code (0: success).
+fn win32_result(rc: u32) -> std::io::Result<()> {
     match rc {
         0 => Ok(()),
         e => Err(std::io::Error::from_raw_os_error(e as i32)),
@@ -364,15 +352,19 @@ fn set_dacl(path: &Path, acl: &[u64]) -> std::io::Result<()> {
 /// A DACL with one entry: the current user, full control; inherited by files and folders below
 /// when `inherit` (for a folder).
 fn owner_only_acl(inherit: bool) -> std::io::Result<Vec<u64>> {
-    let me = Sid::current_user()?;
-    let size = size_of::<ACL>() + size_of::<ACCESS_ALLOWED_ACE>() + me.0.len();
-    let mut acl = vec![0u64; size.div_ceil(8)];
     let flags = if inherit {
         OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE
     } else {
         0
     };
-    // SAFETY: `acl` is writable, aligned and at least `size` bytes; `me` is a valid SID.
+    one_entry_acl(&Sid::current_user()?, flags)
+}
+
+/// A DACL with one entry: `sid`, full control, with the inheritance `flags`.
+fn one_entry_acl(sid: &Sid, flags: u32) -> std::io::Result<Vec<u64>> {
+    let size = size_of::<ACL>() + size_of::<ACCESS_ALLOWED_ACE>() + sid.0.len();
+    let mut acl = vec![0u64; size.div_ceil(8)];
+    // SAFETY: `acl` is writable, aligned and at least `size` bytes; `sid` is a valid SID.
     let ok = unsafe {
         InitializeAcl(
             acl.as_mut_ptr().cast(),
@@ -384,7 +376,7 @@ fn owner_only_acl(inherit: bool) -> std::io::Result<Vec<u64>> {
                 ACL_REVISION,
                 flags,
                 FILE_ALL_ACCESS,
-                me.as_psid(),
+                sid.as_psid(),
             ) != 0
     };
     if !ok {
@@ -412,10 +404,7 @@ pub fn restrict_file(file: &std::fs::File) -> std::io::Result<()> {
             std::ptr::null(),
         )
     };
-    match rc {
-        0 => Ok(()),
-        e => Err(std::io::Error::from_raw_os_error(e as i32)),
-    }
+    win32_result(rc)
 }
 
 /// Mode 0700 on Windows: an owner-only DACL on `dir`, inherited by what is created in it.
