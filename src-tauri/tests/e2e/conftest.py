@@ -586,13 +586,17 @@ def mcp_params(lab: Lab, cwd: Path | None = None, **env_extra):
 
 def person_at_client(lab: Lab, action: str = "accept"):
     """An MCP client's elicitation handler with a person behind it: each request is noted in
-    `lab.elicited` and answered with `action` ("accept": the person opened the link; the loopback
-    mock then lets the sign-in finish)."""
+    `lab.elicited` and answered with `action`; on "accept" the person also opens the link and
+    signs in with it (follow_sign_in_link, via="client"; the result in `lab.client_sign_ins`)."""
     lab.elicited = getattr(lab, "elicited", [])
+    lab.client_sign_ins = getattr(lab, "client_sign_ins", [])
 
     async def answer(context, params):
         from mcp import types
         lab.elicited.append(params)
+        if action == "accept" and getattr(params, "url", None):
+            lab.client_sign_ins.append(await asyncio.to_thread(
+                follow_sign_in_link, params.url, lab.mock.url, via="client"))
         return types.ElicitResult(action=action)
     return answer
 
@@ -673,7 +677,9 @@ class Person:
         if not links:
             return
         link = links[-1]
-        if "/authorize?" not in link and code is None:
+        if "/authorize?" in link:
+            code = None  # PKCE has no code (a UUID in its link may look like one)
+        elif code is None:
             return  # the device flow's code is still to come
         self.link, self.code, self.shown_at = link, code.group(1) if code else None, time.monotonic()
         if self.act:
@@ -771,6 +777,19 @@ def aws_cli(request, lab) -> AwsCliChoice:
     return AwsCliChoice("2.9.19")
 
 
+def assert_sign_ins(mock, aws_cli, *, device: int = 0, pkce: int = 0) -> None:
+    """Exactly these sign-ins reached the mock (device authorizations, PKCE authorize pages), all
+    made by the AWS CLI under test."""
+    aws_cli.assert_ran(mock)
+    assert (mock.logins, mock.count("authorize")) == (device, pkce), dict(mock.counts)
+
+
+def assert_browser_sign_ins(mock, aws_cli, n: int = 1) -> None:
+    """n sign-ins through the browser here: PKCE for a CLI that has it, else the device code.
+    (A legacy profile, without sso-session, always signs in with the device code.)"""
+    assert_sign_ins(mock, aws_cli, **{"pkce" if aws_cli.pkce else "device": n})
+
+
 @pytest.fixture
 def signs_in(lab, aws_cli) -> AwsCliChoice:
     """For a test in which a sign-in runs through a browser on this machine, as on most users'
@@ -784,14 +803,19 @@ def signs_in(lab, aws_cli) -> AwsCliChoice:
 
 @pytest.fixture(autouse=True)
 def _sign_ins_run_with_both_clis(request):
-    """Fails a test in which an AWS CLI signed in at the mock but that did not take the aws_cli
-    fixture (directly, or through signs_in): every sign-in test runs with both CLIs."""
+    """Fails a test in which a sign-in reached the mock but that did not take the aws_cli fixture
+    (directly, or through signs_in): every sign-in test runs with both CLIs. Tests of the mock
+    itself, each against the one flow it checks, say so with @pytest.mark.mock_harness."""
     yield
     mock = request.node.funcargs.get("mock")
-    if mock is None or "aws_cli" in request.fixturenames:
+    if mock is None or "aws_cli" in request.fixturenames or request.node.get_closest_marker("mock_harness"):
         return
     started = mock.count("device_authorization") + mock.count("authorize")
     if started:
         pytest.fail(f"{started} sign-in(s) reached the mock in a test that does not take the aws_cli "
                     "fixture (or signs_in): every sign-in test runs with both AWS CLIs", pytrace=False)
 
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "mock_harness: a test of the OIDC mock itself, against the one "
+                            "sign-in flow it checks (exempt from the both-CLIs guard)")

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from conftest import (LEGACY_START_URL, SCOPES, SESSION, START_URL, Person, assert_reply_shape,
-                      assert_status_shape, by_name, cache_name, iso_z, parse_time,
-                      registration_cache_name, run_in_terminal)
+from conftest import (LEGACY_START_URL, SCOPES, SESSION, START_URL, Person, assert_browser_sign_ins,
+                      assert_reply_shape, assert_sign_ins, assert_status_shape, by_name, cache_name,
+                      iso_z, parse_time, registration_cache_name, run_in_terminal)
 
 
 def now_utc() -> dt.datetime:
@@ -29,19 +29,6 @@ def assert_fresh_token(lab, key: str, expires_in: int, started: dt.datetime) -> 
     assert started + dt.timedelta(seconds=expires_in - 5) <= expires \
         <= now_utc() + dt.timedelta(seconds=expires_in + 5), token["expiresAt"]
     return token
-
-
-def assert_sign_ins(mock, aws_cli, *, device: int = 0, pkce: int = 0) -> None:
-    """Exactly these sign-ins reached the mock (device authorizations, PKCE authorize pages), all
-    made by the AWS CLI under test. (Also used by test_mcp, test_real_world and test_secrets.)"""
-    aws_cli.assert_ran(mock)
-    assert (mock.logins, mock.count("authorize")) == (device, pkce), dict(mock.counts)
-
-
-def assert_browser_sign_ins(mock, aws_cli, n: int = 1) -> None:
-    """n sign-ins through the browser here: PKCE for a CLI that has it, else the device code.
-    (A legacy profile, without sso-session, always signs in with the device code.)"""
-    assert_sign_ins(mock, aws_cli, **{"pkce" if aws_cli.pkce else "device": n})
 
 
 # ---- the mock alone, with the real CLI (no binary needed) -----------------------------------

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from conftest import (SESSION, assert_reply_shape, assert_status_shape, by_name, is_error,
-                      mcp_errors_tuple, mcp_session, parse_time, run_async, structured, text_of, tray_binary)
-from test_cli_refresh import assert_browser_sign_ins, assert_sign_ins
+from conftest import (SESSION, assert_browser_sign_ins, assert_reply_shape, assert_sign_ins,
+                      assert_status_shape, by_name, is_error, mcp_errors_tuple, mcp_session, parse_time,
+                      run_async, structured, text_of, tray_binary)
 
 REFRESH = "refresh_aws_sso_token"
 STATUS = "get_aws_sso_status"

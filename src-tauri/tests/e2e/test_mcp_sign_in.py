@@ -15,12 +15,11 @@ from test_silent_refresh import wait_until
 REFRESH = "refresh_aws_sso_token"
 
 
-@pytest.fixture(params=["cli-2.9", "cli-2.36"])
-def cli(request, lab):
-    """Each test once with Debian's AWS CLI 2.9.19 and once with 2.36.7."""
-    if request.param == "cli-2.36":
-        lab.use_current_cli()
-    return request.param
+@pytest.fixture(autouse=True)
+def a_person_approves(mock, aws_cli):
+    """Each test once with each AWS CLI (both sign in with a device code here: no display); a
+    code is granted only once the person at the client signed in with the link."""
+    mock.require_approval = True
 
 
 def everything_said(result) -> str:
@@ -49,7 +48,7 @@ def assert_nothing_leaked(lab, mock, result) -> None:
         assert secret not in log, f"{secret!r} reached the log"
 
 
-def test_a_client_that_shows_links_gets_the_sign_in_link(lab, mock, cli):
+def test_a_client_that_shows_links_gets_the_sign_in_link(lab, mock, aws_cli):
     result = refresh(lab, profile="dev")
     reply = structured(result)
     assert not is_error(result) and reply["success"] is True and reply["method"] == "browser", reply
@@ -61,10 +60,14 @@ def test_a_client_that_shows_links_gets_the_sign_in_link(lab, mock, cli):
     for secret in sign_in_secrets(mock):
         assert secret not in asked.message
     assert mock.logins == 1 and lab.read_token()["accessToken"] == mock.last_access_token
+    # The person at the client signed in with that link, and it was this CLI that waited.
+    aws_cli.assert_ran(mock)
+    assert lab.client_sign_ins == ["approved"], lab.client_sign_ins
+    assert [a["via"] for a in mock.approvals] == ["client"], mock.approvals
     assert_nothing_leaked(lab, mock, result)
 
 
-def test_a_client_without_elicitation_is_told_where_to_finish(lab, mock, cli):
+def test_a_client_without_elicitation_is_told_where_to_finish(lab, mock):
     """Issue 10 (reported): the sign-in waited out its timeout with the link swallowed."""
     mock.configure(mode="never")          # nobody could approve it: the login must not wait
     lab.write_settings(loginTimeoutSeconds=120)
@@ -95,7 +98,7 @@ def test_with_a_tray_running_the_reply_points_to_its_window(lab, mock):
 
 
 @pytest.mark.parametrize("answer", ["decline", "cancel"])
-def test_a_declined_link_stops_the_sign_in(lab, mock, cli, answer):
+def test_a_declined_link_stops_the_sign_in(lab, mock, answer):
     mock.configure(mode="never")
     lab.write_settings(loginTimeoutSeconds=120)
     result = refresh(lab, elicitation=person_at_client(lab, answer), profile="dev")

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import (LEGACY_START_URL, SESSION, assert_reply_shape, assert_status_shape, by_name,
-                      is_error, mcp_session, parse_time, run_async, structured, text_of)
-from test_cli_refresh import assert_browser_sign_ins, assert_sign_ins
+from conftest import (LEGACY_START_URL, SESSION, assert_browser_sign_ins, assert_reply_shape,
+                      assert_sign_ins, assert_status_shape, by_name, is_error, mcp_session, parse_time, run_async, structured, text_of)
 
 REFRESH = "refresh_aws_sso_token"
 STATUS = "get_aws_sso_status"

@@ -12,11 +12,10 @@ import re
 import secrets
 import threading
 
-from conftest import (LEGACY_START_URL, SCOPES, SESSION, START_URL, Person, cache_name, iso_z,
+from conftest import (LEGACY_START_URL, SCOPES, SESSION, START_URL, Person, assert_sign_ins, cache_name, iso_z,
                       mcp_errors_tuple, mcp_session, registration_cache_name, run_async,
                       run_in_terminal, structured)
 from oidc_mock import follow_sign_in_link
-from test_cli_refresh import assert_sign_ins
 
 # What a sign-in of each flow leaves at the mock: secrets that then exist to be leaked.
 PKCE_SECRETS = ("pkce_state", "code_challenge", "auth_code", "code_verifier")

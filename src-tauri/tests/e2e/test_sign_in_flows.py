@@ -88,6 +88,7 @@ def _post(url: str, body: dict) -> tuple[int, dict, str]:
         return e.code, json.loads(e.read() or b"{}"), e.headers.get("x-amzn-ErrorType") or ""
 
 
+@pytest.mark.mock_harness
 def test_mock_checks_the_pkce_exchange(mock):
     """The mock refuses what the real service refuses: a verifier that does not hash to the
     challenge, a reused code, another redirect URI, a plain challenge method."""
@@ -142,6 +143,7 @@ def test_mock_checks_the_pkce_exchange(mock):
         "invalid_grant", "invalid_grant", "invalid_grant", "invalid_client", "ok", "invalid_grant"]
 
 
+@pytest.mark.mock_harness
 def test_mock_grants_a_device_code_only_once_approved(lab, mock):
     """`require_approval`: the real CLI 2.9 polls and waits until a person confirms the code."""
     env = {"PATH": "/usr/bin:/bin", "HOME": str(lab.home), "AWS_CONFIG_FILE": str(lab.aws_config)}
@@ -157,6 +159,7 @@ def test_mock_grants_a_device_code_only_once_approved(lab, mock):
     assert mock.approvals[0]["pending_polls_before"] >= 3
 
 
+@pytest.mark.mock_harness
 def test_mock_serves_the_current_cli_pkce_flow(lab, mock):
     """AWS CLI 2.36.7 itself (without the app) signs in with PKCE against the mock: the person
     opens the authorize link it prints and is sent back to its loopback."""
