@@ -43,9 +43,15 @@ def test_refresh_in_a_terminal_shows_the_link_and_code(lab, mock, aws_cli):
 
 
 def test_refresh_into_a_pipe_keeps_them_out(lab, mock, aws_cli):
-    """Nobody can read a pipe's link: it is not written there, so nobody signs in."""
-    res = lab.run("refresh", "--profile", "dev", "--json", "--timeout", "10", timeout=90)
+    """Nobody can read a pipe's link: it is not written there, so nobody signs in, and the
+    refresh does not wait out its timeout for a sign-in nobody can finish: it says where to."""
+    res = lab.run("refresh", "--profile", "dev", "--json", "--timeout", "600", timeout=120)
     assert res.returncode == 1, res.stdout
+    reply = json.loads(res.stdout)
+    assert reply["success"] is False, reply
+    assert "aws-sso-tray refresh --profile dev" in reply["message"] and "terminal" in reply["message"], reply
+    assert "not completed within" not in reply["message"], reply
+    assert lab.wait_lab_processes_gone(30) == [], "the CLI outlived the refresh"
     aws_cli.assert_ran(mock)
     assert mock.count("device_authorization") == 1, "the CLI never asked for a code"
     for secret in mock.issued["user_code"] + mock.issued["verification_uri"]:
