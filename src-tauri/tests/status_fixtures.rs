@@ -1702,6 +1702,44 @@ fn realworld_credentials_file() {
     check_profile_fields(st.profile("static-keys"), &[("kind", Some("not_sso"))]);
 }
 
+/// A config the AWS CLI refuses ("Unable to parse config file", AWS CLI 2.9.19 and 2.36.7): a BOM
+/// (Notepad's "UTF-8 with BOM"), a profile pasted twice, a key set twice. Each is reported on its
+/// line, and everything else is still shown.
+#[test]
+fn realworld_config_the_aws_cli_cannot_read() {
+    let th = realworld();
+    let text = fs::read_to_string(&th.aws_config).unwrap();
+    let lines = text.lines().count();
+    let broken = format!("\u{feff}{text}\n[profile dev]\nregion = us-east-1\nregion = eu-west-1\n");
+    fs::write(&th.aws_config, broken).unwrap();
+    let st = th.status();
+    let on_config: Vec<&Value> = st
+        .diagnostics()
+        .iter()
+        .filter(|x| str_field(x, "path").is_some_and(|p| th.same_path(p, &th.aws_config)))
+        .filter(|x| str_field(x, "message").is_some_and(|m| m.contains("AWS CLI cannot read")))
+        .collect();
+    let at: Vec<Option<u64>> = on_config
+        .iter()
+        .map(|x| x.get("line").and_then(Value::as_u64))
+        .collect();
+    let n = lines as u64;
+    assert_eq!(
+        at,
+        [Some(1), Some(n + 2), Some(n + 4)],
+        "{}",
+        st.json["diagnostics"]
+    );
+    // Still read as before: the realworld servers and profiles are all there.
+    check_profile_fields(
+        st.profile("dev"),
+        &[("kind", Some("sso_session")), ("ssoSession", Some("corp"))],
+    );
+    for e in RW_SERVERS {
+        check_rw(&th, &st, e);
+    }
+}
+
 /// The human table: every profile of a multi-profile server, the start URL for a legacy profile
 /// (where sso-session profiles show the session name), and disabled servers marked.
 #[test]
