@@ -15,7 +15,8 @@
 //! - `realworld` (issue 9): configs shaped like the ones real users have — awslabs one-click links
 //!   (whole command line in `command`), `AWS_API_MCP_PROFILE_NAME`, `AWS_MCP_PROXY_PROFILES`,
 //!   wrappers, docker's one-element `-e`, Gemini `$VAR`, VS Code `envFile`, disabled servers in every
-//!   client's syntax, Amazon Q / Kiro agents, a Gemini extension, Roo Code, Codex under `$CODEX_HOME`
+//!   client's syntax, Amazon Q CLI and IDE files, Kiro agents, a Gemini extension, Roo Code and Cline
+//!   in several editors, Cline's CLI, a VS Code profile, Codex under `$CODEX_HOME`
 //!   with `[projects]`, `~/.aws/credentials`, and a profile whose sso-session is missing.
 //!
 //! Every secret value in the fixtures starts with `PLANTED-SECRET-`; no output may contain it.
@@ -1499,6 +1500,18 @@ const RW_SERVERS: &[Rw] = &[
     // VS Code envFile; the entry's own env wins over it.
     rw("cdk",                    "vscode",      "project", Home("work/cc-proj/.vscode/mcp.json"), &["dev"], "env_aws_profile", ON),
     rw("cdk-own-env",            "vscode",      "project", Home("work/cc-proj/.vscode/mcp.json"), &["wrapped"], "env_aws_profile", ON),
+    // Amazon Q in the IDE (AWS docs mcp-ide.html): default.json at both scopes, and agents/*.json
+    // (`~/.aws/amazonq/agents/default.json`, as AWS's SageMaker setup writes it).
+    rw("q-ide-cdk",              "amazon-q",    "user",    Home(".aws/amazonq/default.json"), &["ops"], "env_aws_profile", ON),
+    rw("awslabs.cloudwatch-mcp-server", "amazon-q", "user", Home(".aws/amazonq/agents/default.json"), &["ops"], "env_aws_profile", ON),
+    rw("q-ide-proj",             "amazon-q",    "project", Home("work/cc-proj/.amazonq/default.json"), &["dev"], "arg_profile", ON),
+    rw("q-proj-ide-agent",       "amazon-q",    "project", Home("work/cc-proj/.amazonq/agents/default.json"), &["wrapped"], "env_aws_profile", OFF),
+    // A VS Code profile other than the default keeps its own mcp.json (VS Code docs).
+    rw("vscode-profile-srv",     "vscode",      "user",    Xdg("Code/User/profiles/-3f1e2c4a/mcp.json"), &["ops"], "env_aws_profile", ON),
+    // Cline and Roo Code in other VS Code-based editors, and Cline's CLI (docs.cline.bot).
+    rw("cline-in-cursor",        "cline",       "user",    Xdg("Cursor/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json"), &["dev"], "env_aws_profile", ON),
+    rw("roo-in-vscodium",        "roo-code",    "user",    Xdg("VSCodium/User/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json"), &["ops"], "env_aws_profile", ON),
+    rw("cline-cli-docs",         "cline",       "user",    Home(".cline/data/settings/cline_mcp_settings.json"), &["legacy-old"], "env_aws_profile", ON),
 ];
 
 /// Found only with `CODEX_HOME` pointing at `~/codex-home` (`~/.codex` does not exist here); the
