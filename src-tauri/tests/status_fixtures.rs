@@ -1521,6 +1521,11 @@ const RW_CODEX: &[Rw] = &[
     rw("codex-on",               "codex",       "user",    Home("codex-home/config.toml"), &["ops"], "env_aws_profile", ON),
     rw("codex-off",              "codex",       "user",    Home("codex-home/config.toml"), &["dev"], "env_aws_profile", OFF),
     rw("codex-proj-srv",         "codex",       "project", Home("work/codex-proj/.codex/config.toml"), &["creds-chained"], "env_aws_profile", ON),
+    // From Codex's own environment (`env_vars`, docker's bare `-e`): a placeholder, like `${env:…}`.
+    Rw { name: "codex-env-vars", client: "codex", scope: "user", file: Home("codex-home/config.toml"), profiles: &[], source: Some("env_aws_profile"), unresolved: Some("$AWS_PROFILE"), enabled: ON },
+    Rw { name: "codex-docker-passthrough", client: "codex", scope: "user", file: Home("codex-home/config.toml"), profiles: &[], source: Some("env_aws_profile"), unresolved: Some("$AWS_PROFILE"), enabled: ON },
+    // `env` that `docker run` does not pass into the container: no profile, and a diagnostic.
+    Rw { name: "codex-docker-unpassed", client: "codex", scope: "user", file: Home("codex-home/config.toml"), profiles: &[], source: None, unresolved: None, enabled: ON },
 ];
 
 fn realworld() -> TestHome {
@@ -1678,6 +1683,30 @@ fn realworld_diagnostics() {
         msg.contains(r#""orphan""#) && msg.contains(r#""gone""#),
         "{msg}"
     );
+}
+
+/// With `CODEX_HOME`, one more diagnostic: the docker server whose `env.AWS_PROFILE` never reaches
+/// its container.
+#[test]
+fn realworld_docker_env_not_passed_is_diagnosed() {
+    let th = realworld();
+    let codex_home = th.codex_home();
+    let st = th.status_env(&[("CODEX_HOME", &codex_home)]);
+    let config = th.home_path("codex-home/config.toml");
+    let on_codex: Vec<&str> = st
+        .diagnostics()
+        .iter()
+        .filter(|x| str_field(x, "path").is_some_and(|p| th.same_path(p, &config)))
+        .filter_map(|x| str_field(x, "message"))
+        .collect();
+    assert_eq!(on_codex.len(), 1, "{}", st.json["diagnostics"]);
+    assert!(
+        on_codex[0].contains("codex-docker-unpassed")
+            && on_codex[0].contains(r#""-e", "AWS_PROFILE""#),
+        "{}",
+        on_codex[0]
+    );
+    assert_eq!(st.diagnostics().len(), 3, "{}", st.json["diagnostics"]);
 }
 
 /// `~/.aws/credentials` is merged like the CLI does: a static-key profile is `not_sso`, a role
