@@ -15,7 +15,8 @@
 //! - `realworld` (issue 9): configs shaped like the ones real users have — awslabs one-click links
 //!   (whole command line in `command`), `AWS_API_MCP_PROFILE_NAME`, `AWS_MCP_PROXY_PROFILES`,
 //!   wrappers, docker's one-element `-e`, Gemini `$VAR`, VS Code `envFile`, disabled servers in every
-//!   client's syntax, Amazon Q / Kiro agents, a Gemini extension, Roo Code, Codex under `$CODEX_HOME`
+//!   client's syntax, Amazon Q CLI and IDE files, Kiro agents, a Gemini extension, Roo Code and Cline
+//!   in several editors, Cline's CLI, a VS Code profile, Codex under `$CODEX_HOME`
 //!   with `[projects]`, `~/.aws/credentials`, and a profile whose sso-session is missing.
 //!
 //! Every secret value in the fixtures starts with `PLANTED-SECRET-`; no output may contain it.
@@ -1499,6 +1500,18 @@ const RW_SERVERS: &[Rw] = &[
     // VS Code envFile; the entry's own env wins over it.
     rw("cdk",                    "vscode",      "project", Home("work/cc-proj/.vscode/mcp.json"), &["dev"], "env_aws_profile", ON),
     rw("cdk-own-env",            "vscode",      "project", Home("work/cc-proj/.vscode/mcp.json"), &["wrapped"], "env_aws_profile", ON),
+    // Amazon Q in the IDE (AWS docs mcp-ide.html): default.json at both scopes, and agents/*.json
+    // (`~/.aws/amazonq/agents/default.json`, as AWS's SageMaker setup writes it).
+    rw("q-ide-cdk",              "amazon-q",    "user",    Home(".aws/amazonq/default.json"), &["ops"], "env_aws_profile", ON),
+    rw("awslabs.cloudwatch-mcp-server", "amazon-q", "user", Home(".aws/amazonq/agents/default.json"), &["ops"], "env_aws_profile", ON),
+    rw("q-ide-proj",             "amazon-q",    "project", Home("work/cc-proj/.amazonq/default.json"), &["dev"], "arg_profile", ON),
+    rw("q-proj-ide-agent",       "amazon-q",    "project", Home("work/cc-proj/.amazonq/agents/default.json"), &["wrapped"], "env_aws_profile", OFF),
+    // A VS Code profile other than the default keeps its own mcp.json (VS Code docs).
+    rw("vscode-profile-srv",     "vscode",      "user",    Xdg("Code/User/profiles/-3f1e2c4a/mcp.json"), &["ops"], "env_aws_profile", ON),
+    // Cline and Roo Code in other VS Code-based editors, and Cline's CLI (docs.cline.bot).
+    rw("cline-in-cursor",        "cline",       "user",    Xdg("Cursor/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json"), &["dev"], "env_aws_profile", ON),
+    rw("roo-in-vscodium",        "roo-code",    "user",    Xdg("VSCodium/User/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json"), &["ops"], "env_aws_profile", ON),
+    rw("cline-cli-docs",         "cline",       "user",    Home(".cline/data/settings/cline_mcp_settings.json"), &["legacy-old"], "env_aws_profile", ON),
 ];
 
 /// Found only with `CODEX_HOME` pointing at `~/codex-home` (`~/.codex` does not exist here); the
@@ -1508,6 +1521,11 @@ const RW_CODEX: &[Rw] = &[
     rw("codex-on",               "codex",       "user",    Home("codex-home/config.toml"), &["ops"], "env_aws_profile", ON),
     rw("codex-off",              "codex",       "user",    Home("codex-home/config.toml"), &["dev"], "env_aws_profile", OFF),
     rw("codex-proj-srv",         "codex",       "project", Home("work/codex-proj/.codex/config.toml"), &["creds-chained"], "env_aws_profile", ON),
+    // From Codex's own environment (`env_vars`, docker's bare `-e`): a placeholder, like `${env:…}`.
+    Rw { name: "codex-env-vars", client: "codex", scope: "user", file: Home("codex-home/config.toml"), profiles: &[], source: Some("env_aws_profile"), unresolved: Some("$AWS_PROFILE"), enabled: ON },
+    Rw { name: "codex-docker-passthrough", client: "codex", scope: "user", file: Home("codex-home/config.toml"), profiles: &[], source: Some("env_aws_profile"), unresolved: Some("$AWS_PROFILE"), enabled: ON },
+    // `env` that `docker run` does not pass into the container: no profile, and a diagnostic.
+    Rw { name: "codex-docker-unpassed", client: "codex", scope: "user", file: Home("codex-home/config.toml"), profiles: &[], source: None, unresolved: None, enabled: ON },
 ];
 
 fn realworld() -> TestHome {
@@ -1667,6 +1685,30 @@ fn realworld_diagnostics() {
     );
 }
 
+/// With `CODEX_HOME`, one more diagnostic: the docker server whose `env.AWS_PROFILE` never reaches
+/// its container.
+#[test]
+fn realworld_docker_env_not_passed_is_diagnosed() {
+    let th = realworld();
+    let codex_home = th.codex_home();
+    let st = th.status_env(&[("CODEX_HOME", &codex_home)]);
+    let config = th.home_path("codex-home/config.toml");
+    let on_codex: Vec<&str> = st
+        .diagnostics()
+        .iter()
+        .filter(|x| str_field(x, "path").is_some_and(|p| th.same_path(p, &config)))
+        .filter_map(|x| str_field(x, "message"))
+        .collect();
+    assert_eq!(on_codex.len(), 1, "{}", st.json["diagnostics"]);
+    assert!(
+        on_codex[0].contains("codex-docker-unpassed")
+            && on_codex[0].contains(r#""-e", "AWS_PROFILE""#),
+        "{}",
+        on_codex[0]
+    );
+    assert_eq!(st.diagnostics().len(), 3, "{}", st.json["diagnostics"]);
+}
+
 /// `~/.aws/credentials` is merged like the CLI does: a static-key profile is `not_sso`, a role
 /// there whose source is an SSO profile is `chained` to that session.
 #[test]
@@ -1700,6 +1742,44 @@ fn realworld_credentials_file() {
     let moved = moved.display().to_string();
     let st = th.status_env(&[("AWS_SHARED_CREDENTIALS_FILE", &moved)]);
     check_profile_fields(st.profile("static-keys"), &[("kind", Some("not_sso"))]);
+}
+
+/// A config the AWS CLI refuses ("Unable to parse config file", AWS CLI 2.9.19 and 2.36.7): a BOM
+/// (Notepad's "UTF-8 with BOM"), a profile pasted twice, a key set twice. Each is reported on its
+/// line, and everything else is still shown.
+#[test]
+fn realworld_config_the_aws_cli_cannot_read() {
+    let th = realworld();
+    let text = fs::read_to_string(&th.aws_config).unwrap();
+    let lines = text.lines().count();
+    let broken = format!("\u{feff}{text}\n[profile dev]\nregion = us-east-1\nregion = eu-west-1\n");
+    fs::write(&th.aws_config, broken).unwrap();
+    let st = th.status();
+    let on_config: Vec<&Value> = st
+        .diagnostics()
+        .iter()
+        .filter(|x| str_field(x, "path").is_some_and(|p| th.same_path(p, &th.aws_config)))
+        .filter(|x| str_field(x, "message").is_some_and(|m| m.contains("AWS CLI cannot read")))
+        .collect();
+    let at: Vec<Option<u64>> = on_config
+        .iter()
+        .map(|x| x.get("line").and_then(Value::as_u64))
+        .collect();
+    let n = lines as u64;
+    assert_eq!(
+        at,
+        [Some(1), Some(n + 2), Some(n + 4)],
+        "{}",
+        st.json["diagnostics"]
+    );
+    // Still read as before: the realworld servers and profiles are all there.
+    check_profile_fields(
+        st.profile("dev"),
+        &[("kind", Some("sso_session")), ("ssoSession", Some("corp"))],
+    );
+    for e in RW_SERVERS {
+        check_rw(&th, &st, e);
+    }
 }
 
 /// The human table: every profile of a multi-profile server, the start URL for a legacy profile

@@ -1,8 +1,15 @@
 //! `~/.aws/config`, read with botocore's rules: full-line comments only (a `#` inside a value is
 //! kept), lower-cased keys, section names split like a shell would, `[profile "a b"]` quoting.
 //! A line that cannot be read is reported and skipped; the rest of the file still counts.
+//!
+//! botocore reads the file with Python's `RawConfigParser`, which is strict (Python docs,
+//! configparser: "strict ... will not allow for any section or option duplicates"; botocore
+//! `configloader.raw_config_parse` turns its errors into `ConfigParseError`). A repeated section, a
+//! repeated key in one section or a leading BOM make every AWS CLI command fail with "Unable to
+//! parse config file" (checked with AWS CLI 2.9.19 and 2.36.7); they are reported, and the file is
+//! still read here so the rest can be shown.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde::Serialize;
@@ -111,9 +118,14 @@ impl ProfileInfo {
 impl AwsConfig {
     /// Reads the config file; a missing file is an empty config.
     pub fn load(path: &Path, diagnostics: &mut Vec<Diagnostic>) -> AwsConfig {
-        match read::text_or_note(path, diagnostics) {
-            Some(text) => AwsConfig::parse(path, &text, diagnostics),
-            None => AwsConfig::default(),
+        // The BOM is kept: the CLI rejects it, so parsing reports it.
+        match read::text_with_bom(path) {
+            Ok(Some(text)) => AwsConfig::parse(path, &text, diagnostics),
+            Ok(None) => AwsConfig::default(),
+            Err(d) => {
+                diagnostics.push(d);
+                AwsConfig::default()
+            }
         }
     }
 
@@ -122,7 +134,7 @@ impl AwsConfig {
     /// `sso_session` names no `[sso-session]` section.
     pub fn load_all(paths: &Paths, diagnostics: &mut Vec<Diagnostic>) -> AwsConfig {
         let mut config = AwsConfig::load(&paths.aws_config, diagnostics);
-        match read::text(&paths.aws_credentials) {
+        match read::text_with_bom(&paths.aws_credentials) {
             Ok(Some(text)) => {
                 let creds = AwsConfig::parse_kind(
                     &paths.aws_credentials,
@@ -167,6 +179,25 @@ impl AwsConfig {
         diagnostics: &mut Vec<Diagnostic>,
     ) -> AwsConfig {
         let mut config = AwsConfig::default();
+        let unreadable = |why: String| {
+            format!(
+                "the AWS CLI cannot read this file: {why} (every aws command fails with \"Unable to parse config file\")"
+            )
+        };
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => {
+                diagnostics.push(Diagnostic::new(
+                    path,
+                    Some(1),
+                    unreadable("it starts with a UTF-8 byte order mark (BOM); save it as UTF-8 without BOM".to_owned()),
+                ));
+                rest
+            }
+            None => text,
+        };
+        // First line of each section header as written, and of each key in the current section.
+        let mut headers: HashMap<String, usize> = HashMap::new();
+        let mut keys: HashMap<String, usize> = HashMap::new();
         let mut current_profile: Option<String> = None;
         // Where key/value lines currently go; `None` before the first section or in one we ignore.
         let mut current: Option<&mut BTreeMap<String, String>> = None;
@@ -196,9 +227,24 @@ impl AwsConfig {
                     ));
                     current = None;
                     in_section = true; // its keys are dropped with it, not reported one by one
+                    keys.clear();
                     continue;
                 };
-                let name = header.get(..end).unwrap_or_default().trim();
+                let raw_name = header.get(..end).unwrap_or_default();
+                keys.clear();
+                if let Some(first) = headers.get(raw_name) {
+                    diagnostics.push(Diagnostic::new(
+                        path,
+                        Some(line_no),
+                        unreadable(format!(
+                            "section [{}] appears a second time (first at line {first}); merge the two",
+                            raw_name.escape_debug()
+                        )),
+                    ));
+                } else {
+                    headers.insert(raw_name.to_owned(), line_no);
+                }
+                let name = raw_name.trim();
                 in_section = true;
                 last_key_indent = None;
                 // The credentials file names profiles as they are: `[dev]`, never `[profile dev]`.
@@ -251,6 +297,18 @@ impl AwsConfig {
                         .trim()
                         .to_owned()
                 };
+            if let Some(first) = keys.get(&key) {
+                diagnostics.push(Diagnostic::new(
+                    path,
+                    Some(line_no),
+                    unreadable(format!(
+                        "`{}` is set a second time in its section (first at line {first}); keep one",
+                        key.escape_debug()
+                    )),
+                ));
+            } else {
+                keys.insert(key.clone(), line_no);
+            }
             last_key_indent = Some(indent);
             if key == "sso_session" {
                 if let Some(p) = &current_profile {
@@ -570,6 +628,61 @@ source_profile = loop1
         assert_eq!(lines, vec![Some(3), Some(4)]);
     }
 
+    /// Each file here makes AWS CLI 2.9.19 and 2.36.7 fail with "Unable to parse config file".
+    #[test]
+    fn files_the_aws_cli_rejects_are_reported_and_still_read() {
+        let (c, d) = parse("\u{feff}[profile dev]\nsso_session = s\n");
+        assert_eq!(c.profile("dev").kind, ProfileKind::SsoSession);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].line, Some(1));
+        assert!(d[0].message.contains("AWS CLI cannot read") && d[0].message.contains("BOM"));
+
+        let (c, d) = parse(
+            "[profile dev2]\nregion = eu-west-1\n[sso-session s]\nsso_start_url = https://x\n\
+             [profile dev2]\nsso_session = s\n",
+        );
+        assert_eq!(c.profile("dev2").kind, ProfileKind::SsoSession);
+        assert_eq!(
+            c.profile("dev2").region,
+            None,
+            "SSO region comes from the session"
+        );
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].line, Some(5));
+        assert!(
+            d[0].message.contains("[profile dev2]") && d[0].message.contains("line 1"),
+            "{}",
+            d[0].message
+        );
+
+        // Keys are compared lower-cased, as botocore's parser does.
+        let (c, d) = parse("[profile dev]\nsso_session = a\nSSO_Session = b\n");
+        assert_eq!(c.profile("dev").sso_session.as_deref(), Some("b"));
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].line, Some(3));
+        assert!(
+            d[0].message.contains("`sso_session`") && d[0].message.contains("line 2"),
+            "{}",
+            d[0].message
+        );
+
+        // A repeat in a section read nowhere here still breaks the CLI.
+        let (_, d) = parse("[plugins]\na = 1\n[plugins]\nb = 2\n");
+        assert_eq!(d.iter().map(|x| x.line).collect::<Vec<_>>(), [Some(3)]);
+    }
+
+    /// Not repeats for botocore (the CLI lists `default` and `dev`): different header text, one key
+    /// in two sections, repeated keys inside a nested value.
+    #[test]
+    fn what_the_aws_cli_accepts_is_not_reported() {
+        let (c, d) = parse(
+            "[default]\nregion = a\n[profile default]\nregion = b\n[profile  dev]\nx = 1\n\
+             [profile dev]\nx = 2\ns3 =\n  region = c\n  region = d\n",
+        );
+        assert!(d.is_empty(), "{d:?}");
+        assert!(c.has_profile("dev"));
+    }
+
     #[test]
     fn credentials_merge_without_keeping_key_values() {
         let dir = tempfile::tempdir().unwrap();
@@ -597,6 +710,26 @@ source_profile = loop1
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].line, Some(7));
         assert!(d[0].message.contains("\"orphan\"") && d[0].message.contains("\"gone\""));
+    }
+
+    #[test]
+    fn credentials_the_aws_cli_rejects_are_reported_without_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::under(dir.path());
+        std::fs::create_dir_all(dir.path().join(".aws")).unwrap();
+        std::fs::write(
+            &paths.aws_credentials,
+            "\u{feff}[static]\naws_access_key_id = PLANTED-SECRET-a1\naws_access_key_id = PLANTED-SECRET-a2\n",
+        )
+        .unwrap();
+        let mut d = Vec::new();
+        let c = AwsConfig::load_all(&paths, &mut d);
+        assert!(c.has_profile("static"));
+        let lines: Vec<_> = d.iter().map(|x| x.line).collect();
+        assert_eq!(lines, [Some(1), Some(3)], "{d:?}");
+        assert!(d.iter().all(|x| x.path == paths.aws_credentials));
+        assert!(d[1].message.contains("`aws_access_key_id`"));
+        assert!(!format!("{d:?}").contains("PLANTED-SECRET"), "{d:?}");
     }
 
     #[test]

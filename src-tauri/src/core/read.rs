@@ -108,10 +108,23 @@ pub fn bytes_up_to(path: &Path, max: u64) -> Result<Option<Vec<u8>>, Diagnostic>
 
 /// Reads a text file: [`bytes`], then the BOM stripped and UTF-8 checked.
 pub fn text(path: &Path) -> Result<Option<String>, Diagnostic> {
+    text_as_is(path, true)
+}
+
+/// [`text`] that keeps a leading BOM (as `\u{feff}`), for a reader whose own program rejects it.
+pub fn text_with_bom(path: &Path) -> Result<Option<String>, Diagnostic> {
+    text_as_is(path, false)
+}
+
+fn text_as_is(path: &Path, strip_bom: bool) -> Result<Option<String>, Diagnostic> {
     let Some(bytes) = bytes(path)? else {
         return Ok(None);
     };
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let body = if strip_bom {
+        bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes)
+    } else {
+        &bytes
+    };
     match std::str::from_utf8(body) {
         Ok(s) => Ok(Some(s.to_owned())),
         Err(e) => {

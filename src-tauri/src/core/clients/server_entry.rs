@@ -6,6 +6,10 @@
 //! `aws-vault exec` unwrapped, docker's `-e` options read) and an environment (`env`, a VS Code
 //! `envFile`, an `env K=V` wrapper, docker `-e`). Then [`PRECEDENCE`] is walked in order; the
 //! first source that names a profile wins.
+//!
+//! A variable the server takes from the client's own environment (Codex `env_vars`, docker's bare
+//! `-e AWS_PROFILE`) is known only at launch: it stands as the placeholder `$NAME`. A `docker run`
+//! container sees only what `-e` passes in, so an `env` setting it does not pass is not credited.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,9 +31,11 @@ pub enum ProfileSource {
     EnvAwsApiMcpProfileName,
     /// `aws-vault exec NAME -- cmd …`: the wrapper puts NAME's credentials in the environment.
     AwsVault,
-    /// `args`: `-e AWS_PROFILE=NAME` / `--env AWS_PROFILE=NAME` (docker-launched servers)
+    /// `args`: `-e AWS_PROFILE=NAME` / `--env AWS_PROFILE=NAME` (docker-launched servers); a bare
+    /// `-e AWS_PROFILE` passes the client's own `AWS_PROFILE` (placeholder `$AWS_PROFILE`).
     DockerEnv,
-    /// `env.AWS_PROFILE` (also from `envFile` or an `env AWS_PROFILE=NAME cmd` wrapper)
+    /// `env.AWS_PROFILE` (also from `envFile` or an `env AWS_PROFILE=NAME cmd` wrapper); Codex's
+    /// `env_vars = ["AWS_PROFILE"]` forwards the client's own (placeholder `$AWS_PROFILE`).
     EnvAwsProfile,
     /// `env.AWS_DEFAULT_PROFILE` (same places)
     EnvAwsDefaultProfile,
@@ -53,6 +59,7 @@ pub const PRECEDENCE: &[(ProfileSource, &str)] = &[
     // AWS_ACCESS_KEY_ID etc.; botocore's env provider comes before a profile named by AWS_PROFILE.
     (ProfileSource::AwsVault, "`aws-vault exec NAME [flags] -- cmd …` wrapper"),
     // docker run reference (--env): the container's environment; awslabs cloudtrail/cloudwatch READMEs.
+    // A bare `-e VAR` takes VAR from docker's own environment (docker/cli#1780 quotes the reference).
     (ProfileSource::DockerEnv, "docker `-e AWS_PROFILE=NAME` / `--env AWS_PROFILE=NAME`"),
     // AWS CLI/SDK configuration docs ("Environment variables"): AWS_PROFILE.
     (ProfileSource::EnvAwsProfile, "env `AWS_PROFILE` (entry `env`, then `env K=V` wrapper, then VS Code `envFile`)"),
@@ -119,6 +126,17 @@ pub fn profiles_of(entry: &Map<String, Value>, place: EntryPlace<'_>) -> EntryPr
 
     // The environment the server process sees, lowest priority first.
     let mut env: BTreeMap<&'static str, (String, bool)> = BTreeMap::new();
+    // Codex `env_vars` (developers.openai.com/codex/mcp): variables forwarded from Codex's own
+    // environment; the entry's `env` wins over them.
+    if let Some(list) = inner.get("env_vars").and_then(Value::as_array) {
+        for key in list
+            .iter()
+            .filter_map(Value::as_str)
+            .filter_map(profile_var)
+        {
+            env.insert(key, (format!("${key}"), false));
+        }
+    }
     if let Some(file) = inner.get("envFile").and_then(Value::as_str) {
         for (k, v) in env_file(file, place, &mut out.notes) {
             env.insert(k, (v, false));
@@ -133,6 +151,23 @@ pub fn profiles_of(entry: &Map<String, Value>, place: EntryPlace<'_>) -> EntryPr
     }
     for (k, v) in launch.env {
         env.insert(k, (v, false));
+    }
+    if launch.docker_run {
+        // The container gets only what `-e` passes: a bare `-e NAME` passes docker's own NAME (the
+        // entry's `env` when set there, else the client's), anything else stays outside.
+        env.retain(|key, (v, _)| {
+            let passed = launch.docker_pass.contains(key);
+            if !passed && !v.trim().is_empty() {
+                out.notes.push(format!(
+                    "`{key}` is set for the docker command but not passed into the container (no \"-e\", \"{key}\" in args), \
+                     so the server does not use it"
+                ));
+            }
+            passed
+        });
+        for key in &launch.docker_pass {
+            env.entry(*key).or_insert_with(|| (format!("${key}"), true));
+        }
     }
     for (k, v) in launch.docker_env {
         env.insert(k, (v, true));
@@ -233,6 +268,10 @@ struct Launch {
     env: Vec<(&'static str, String)>,
     /// From docker's `-e K=V` / `--env K=V`.
     docker_env: Vec<(&'static str, String)>,
+    /// Profile variables passed by a bare `-e K` / `--env K` (docker takes them from its own environment).
+    docker_pass: Vec<&'static str>,
+    /// The command is `docker run`: the server runs in a container that sees only what `-e` passes.
+    docker_run: bool,
 }
 
 fn profile_var(key: &str) -> Option<&'static str> {
@@ -280,6 +319,14 @@ fn unwrap_launch(argv: &[String], notes: &mut Vec<String>) -> Launch {
         }
     }
     let rest = argv.get(i..).unwrap_or_default();
+    launch.docker_run = rest
+        .first()
+        .is_some_and(|c| matches!(file_name(c), "docker" | "docker.exe"))
+        && match rest.get(1).map(String::as_str) {
+            Some("run") => true,
+            Some("container") => rest.get(2).is_some_and(|a| a == "run"),
+            _ => false,
+        };
     let mut iter = rest.iter().peekable();
     while let Some(arg) = iter.next() {
         let arg = arg.as_str();
@@ -323,10 +370,16 @@ fn unwrap_launch(argv: &[String], notes: &mut Vec<String>) -> Launch {
     launch
 }
 
-/// Reads `K=V` of a docker `-e`; true when it names a profile variable.
+/// Reads `K=V` (or a bare `K`) of a docker `-e`; true when it names a profile variable.
 fn docker_env(kv: &str, launch: &mut Launch) -> bool {
     let Some((k, v)) = kv.split_once('=') else {
-        return false;
+        return match profile_var(kv.trim()) {
+            Some(key) => {
+                launch.docker_pass.push(key);
+                true
+            }
+            None => false,
+        };
     };
     match profile_var(k.trim()) {
         Some(key) => {
@@ -506,6 +559,89 @@ mod tests {
             "{}",
             e.notes[0]
         );
+    }
+
+    #[test]
+    fn variables_from_the_clients_environment_are_placeholders() {
+        // Codex `env_vars` forwards Codex's own AWS_PROFILE; the entry's `env` wins over it.
+        let e = all(
+            json!({"command": "uvx", "args": ["srv"], "env_vars": ["AWS_REGION", "AWS_PROFILE"]}),
+        );
+        let p = e.profile.unwrap();
+        assert_eq!(
+            (p.source, p.value.as_str()),
+            (EnvAwsProfile, "$AWS_PROFILE")
+        );
+        assert!(p.is_placeholder());
+        let got = of(json!({"env_vars": ["AWS_PROFILE"], "env": {"AWS_PROFILE": "own"}}));
+        assert_eq!(got, Some((EnvAwsProfile, "own".into())));
+        assert_eq!(of(json!({"env_vars": ["AWS_REGION", 3]})), None);
+
+        // docker: a bare `-e NAME` passes docker's own NAME, which is the client's here.
+        for args in [
+            json!([
+                "run",
+                "-i",
+                "--rm",
+                "-e",
+                "AWS_PROFILE",
+                "-e",
+                "AWS_REGION",
+                "img"
+            ]),
+            json!(["run", "--env", "AWS_PROFILE", "img"]),
+            json!(["run", "--env=AWS_PROFILE", "img"]),
+        ] {
+            let e = all(json!({"command": "docker", "args": args}));
+            let p = e.profile.unwrap();
+            assert_eq!(
+                (p.source, p.value.as_str()),
+                (DockerEnv, "$AWS_PROFILE"),
+                "{args}"
+            );
+            assert!(e.notes.is_empty(), "{:?}", e.notes);
+        }
+        // ... or the entry's `env` when set there (awslabs READMEs write it so): credited as before.
+        let e = all(
+            json!({"command": "docker", "args": ["run", "-i", "--rm", "-e", "AWS_PROFILE", "img"],
+                           "env": {"AWS_PROFILE": "dev"}}),
+        );
+        assert_eq!(e.profile.unwrap().value, "dev");
+        assert!(e.notes.is_empty(), "{:?}", e.notes);
+        let got = of(
+            json!({"command": "docker", "args": ["run", "-e", "AWS_PROFILE", "img"],
+                            "env_vars": ["AWS_PROFILE"]}),
+        );
+        assert_eq!(got, Some((EnvAwsProfile, "$AWS_PROFILE".into())));
+    }
+
+    #[test]
+    fn docker_env_not_passed_into_the_container_is_not_credited() {
+        let e = all(json!({"command": "docker",
+                           "args": ["run", "-i", "--rm", "-v", "/home/u/.aws:/root/.aws", "img"],
+                           "env": {"AWS_PROFILE": "dev", "AWS_REGION": "us-east-1"}}));
+        assert_eq!(e.profile, None);
+        assert_eq!(e.notes.len(), 1, "{:?}", e.notes);
+        assert!(
+            e.notes[0].contains("`AWS_PROFILE`") && e.notes[0].contains(r#""-e", "AWS_PROFILE""#)
+        );
+        // `docker container run` is the same command; an explicit `-e` value is what the server gets.
+        let e = all(
+            json!({"command": "docker", "args": ["container", "run", "-e", "AWS_PROFILE=ops", "img"],
+                           "env": {"AWS_PROFILE": "dev"}}),
+        );
+        assert_eq!(e.profile.unwrap().value, "ops");
+        assert_eq!(e.notes.len(), 1, "{:?}", e.notes);
+        // Arguments after the image go to the server.
+        let got = of(
+            json!({"command": "docker", "args": ["run", "img", "--profile", "p"], "env": {"AWS_PROFILE": "dev"}}),
+        );
+        assert_eq!(got, Some((ArgProfile, "p".into())));
+        // Not `docker run`: the environment reaches the command as before.
+        let got = of(
+            json!({"command": "docker", "args": ["mcp", "gateway", "run"], "env": {"AWS_PROFILE": "dev"}}),
+        );
+        assert_eq!(got, Some((EnvAwsProfile, "dev".into())));
     }
 
     #[test]

@@ -45,7 +45,14 @@ const CONTEXT_SERVERS: Format = Format::Json("context_servers");
 
 /// Sorted by id; a test keeps it that way. Sources for the less obvious paths:
 /// - amazon-q: AWS docs "Amazon Q Developer CLI: custom agents" — `~/.aws/amazonq/cli-agents/*.json`
-///   (global) and `.amazonq/cli-agents/*.json` (local), each with an `mcpServers` object.
+///   (global) and `.amazonq/cli-agents/*.json` (local), each with an `mcpServers` object. The IDE
+///   plugin (AWS docs "MCP configuration for Q Developer in the IDE", mcp-ide.html) keeps its
+///   servers in `~/.aws/amazonq/default.json` and `.amazonq/default.json`, and its agents in
+///   `agents/*.json` there (`~/.aws/amazonq/agents/default.json`, where AWS's SageMaker setup merges
+///   `mcpServers`); all in the agent format (amazon-q-developer-cli schemas/agent-v1.json).
+/// - cline, roo-code: the extension's globalStorage under each VS Code-based editor's user folder
+///   (`Code`, `Code - Insiders`, `Cursor`, `VSCodium`, `Windsurf`, as their setup guides give it);
+///   Cline's CLI reads `~/.cline/data/settings/cline_mcp_settings.json` (docs.cline.bot, MCP overview).
 /// - codex: openai/codex docs/config.md — `$CODEX_HOME` (default `~/.codex`), `[mcp_servers.NAME]`
 ///   with `enabled = false`, `[projects."<path>"]`, and a project's `.codex/config.toml`.
 /// - gemini-cli: google-gemini/gemini-cli docs/extension.md — `~/.gemini/extensions/<name>/gemini-extension.json`
@@ -53,6 +60,9 @@ const CONTEXT_SERVERS: Format = Format::Json("context_servers");
 /// - kiro: kiro.dev docs (CLI custom agents) — `~/.kiro/agents/*.json` and `.kiro/agents/*.json`.
 /// - roo-code: RooCodeInc/Roo-Code docs "Using MCP in Roo" — global `mcp_settings.json` in the
 ///   extension's globalStorage, project `.roo/mcp.json`.
+/// - vscode: code.visualstudio.com docs "MCP configuration reference": `mcp.json` in the user
+///   profile; a profile other than the default one has its own folder `User/profiles/<id>/`
+///   ("Settings": profile settings).
 ///
 /// Windows: `Base::Home` is `%USERPROFILE%` and `Base::Config` `%APPDATA%`, which is where every
 /// client keeps its files there too, with two exceptions, the entries marked `cfg(windows)`:
@@ -62,21 +72,49 @@ const CONTEXT_SERVERS: Format = Format::Json("context_servers");
 /// - zed: `%APPDATA%\Zed\settings.json` (zed-industries/zed `crates/paths`); it has no `~/.config/zed`.
 #[rustfmt::skip]
 pub const CLIENTS: &[ClientSpec] = &[
-    ClientSpec { id: "amazon-q", name: "Amazon Q", user: &[(Base::Home, ".aws/amazonq/mcp.json", MCP_SERVERS), (Base::Home, ".aws/amazonq/cli-agents/*.json", MCP_SERVERS)], project: &[(".amazonq/mcp.json", MCP_SERVERS), (".amazonq/cli-agents/*.json", MCP_SERVERS)] },
+    ClientSpec { id: "amazon-q", name: "Amazon Q", user: &[
+        (Base::Home, ".aws/amazonq/mcp.json", MCP_SERVERS),
+        (Base::Home, ".aws/amazonq/cli-agents/*.json", MCP_SERVERS),
+        (Base::Home, ".aws/amazonq/default.json", MCP_SERVERS),
+        (Base::Home, ".aws/amazonq/agents/*.json", MCP_SERVERS),
+    ], project: &[
+        (".amazonq/mcp.json", MCP_SERVERS),
+        (".amazonq/cli-agents/*.json", MCP_SERVERS),
+        (".amazonq/default.json", MCP_SERVERS),
+        (".amazonq/agents/*.json", MCP_SERVERS),
+    ] },
     ClientSpec { id: "claude-code", name: "Claude Code", user: &[(Base::Home, ".claude.json", Format::ClaudeJson)], project: &[(".mcp.json", MCP_SERVERS)] },
     ClientSpec { id: "claude-desktop", name: "Claude Desktop", user: &[
         (Base::Config, "Claude/claude_desktop_config.json", MCP_SERVERS),
         #[cfg(windows)]
         (Base::LocalData, "Packages/Claude_*/LocalCache/Roaming/Claude/claude_desktop_config.json", MCP_SERVERS),
     ], project: &[] },
-    ClientSpec { id: "cline", name: "Cline", user: &[(Base::Config, "Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json", MCP_SERVERS)], project: &[] },
+    ClientSpec { id: "cline", name: "Cline", user: &[
+        (Base::Config, "Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json", MCP_SERVERS),
+        (Base::Config, "Code - Insiders/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json", MCP_SERVERS),
+        (Base::Config, "Cursor/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json", MCP_SERVERS),
+        (Base::Config, "VSCodium/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json", MCP_SERVERS),
+        (Base::Config, "Windsurf/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json", MCP_SERVERS),
+        (Base::Home, ".cline/data/settings/cline_mcp_settings.json", MCP_SERVERS),
+    ], project: &[] },
     ClientSpec { id: "codex", name: "Codex", user: &[(Base::CodexHome, "config.toml", Format::CodexToml)], project: &[(".codex/config.toml", Format::CodexToml)] },
     ClientSpec { id: "copilot-cli", name: "Copilot CLI", user: &[(Base::Home, ".copilot/mcp-config.json", MCP_SERVERS)], project: &[] },
     ClientSpec { id: "cursor", name: "Cursor", user: &[(Base::Home, ".cursor/mcp.json", MCP_SERVERS)], project: &[(".cursor/mcp.json", MCP_SERVERS)] },
     ClientSpec { id: "gemini-cli", name: "Gemini CLI", user: &[(Base::Home, ".gemini/settings.json", MCP_SERVERS), (Base::Home, ".gemini/extensions/*/gemini-extension.json", MCP_SERVERS)], project: &[(".gemini/settings.json", MCP_SERVERS)] },
     ClientSpec { id: "kiro", name: "Kiro", user: &[(Base::Home, ".kiro/settings/mcp.json", MCP_SERVERS), (Base::Home, ".kiro/agents/*.json", MCP_SERVERS)], project: &[(".kiro/settings/mcp.json", MCP_SERVERS), (".kiro/agents/*.json", MCP_SERVERS)] },
-    ClientSpec { id: "roo-code", name: "Roo Code", user: &[(Base::Config, "Code/User/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json", MCP_SERVERS)], project: &[(".roo/mcp.json", MCP_SERVERS)] },
-    ClientSpec { id: "vscode", name: "VS Code", user: &[(Base::Config, "Code/User/mcp.json", SERVERS), (Base::Config, "Code - Insiders/User/mcp.json", SERVERS)], project: &[(".vscode/mcp.json", SERVERS)] },
+    ClientSpec { id: "roo-code", name: "Roo Code", user: &[
+        (Base::Config, "Code/User/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json", MCP_SERVERS),
+        (Base::Config, "Code - Insiders/User/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json", MCP_SERVERS),
+        (Base::Config, "Cursor/User/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json", MCP_SERVERS),
+        (Base::Config, "VSCodium/User/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json", MCP_SERVERS),
+        (Base::Config, "Windsurf/User/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json", MCP_SERVERS),
+    ], project: &[(".roo/mcp.json", MCP_SERVERS)] },
+    ClientSpec { id: "vscode", name: "VS Code", user: &[
+        (Base::Config, "Code/User/mcp.json", SERVERS),
+        (Base::Config, "Code/User/profiles/*/mcp.json", SERVERS),
+        (Base::Config, "Code - Insiders/User/mcp.json", SERVERS),
+        (Base::Config, "Code - Insiders/User/profiles/*/mcp.json", SERVERS),
+    ], project: &[(".vscode/mcp.json", SERVERS)] },
     ClientSpec { id: "windsurf", name: "Windsurf", user: &[(Base::Home, ".codeium/windsurf/mcp_config.json", MCP_SERVERS)], project: &[] },
     // Zed keeps its settings in ~/.config/zed on macOS too; on Linux both entries are one file.
     #[cfg(not(windows))]
