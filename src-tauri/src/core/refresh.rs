@@ -413,10 +413,11 @@ async fn refresh_profile(
 
     if options.fresh {
         // Nothing is given up unless the sign-in that follows can reach the user.
-        if !ctx.paths.has_browser && options.login.on_prompt.is_none() {
+        let no_browser = !ctx.paths.has_browser || login_options(ctx, &options.login).no_browser;
+        if no_browser && options.login.on_prompt.is_none() {
             return Err(Error::SignOutFailed {
                 session: key.to_owned(),
-                reason: "there is no browser on this machine and no one to show the sign-in link to; run `aws-sso-tray refresh --fresh` in a terminal".into(),
+                reason: "no browser opens here and there is no one to show the sign-in link to; run `aws-sso-tray refresh --fresh` in a terminal".into(),
             });
         }
         // The portal refuses a sign-out with an expired access token: renew it first if it can be.
@@ -462,10 +463,7 @@ async fn refresh_profile(
         Err(e) if options.silent_only => return Err(e),
         Err(e) => {
             tracing::info!("{e}");
-            let login_options = LoginOptions {
-                timeout: ctx.settings.login_timeout(),
-                ..options.login.clone()
-            };
+            let login_options = login_options(ctx, &options.login);
             let finish = |e: Error| match e {
                 Error::SignInNotShown { .. } => Error::SignInNotShown {
                     finish: where_to_finish(ctx, "--profile", name),
@@ -619,10 +617,7 @@ async fn console_sign_in(
         let (paths, key) = (ctx.paths.clone(), key.to_owned());
         move || login_cache::read_status(&paths, &key, now(), threshold, &mut Vec::new())
     };
-    let login_options = LoginOptions {
-        timeout: ctx.settings.login_timeout(),
-        ..options.login.clone()
-    };
+    let login_options = login_options(ctx, &options.login);
     let outcome = ctx
         .logins
         .login(
@@ -796,6 +791,16 @@ pub fn profile_of_server(ctx: &Context, name: &str) -> Result<ServerProfiles> {
             name: name.to_owned(),
             profiles: many.iter().map(|p| p.join(" ")).collect(),
         }),
+    }
+}
+
+/// A front's login options with the user's settings: the sign-in timeout, and "Do not open a
+/// browser" for every front (the tray, MCP and the terminal alike).
+fn login_options(ctx: &Context, login: &LoginOptions) -> LoginOptions {
+    LoginOptions {
+        timeout: ctx.settings.login_timeout(),
+        no_browser: login.no_browser || ctx.settings.login_without_browser,
+        ..login.clone()
     }
 }
 

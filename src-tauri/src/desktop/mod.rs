@@ -199,7 +199,6 @@ pub fn start_refresh(app: &AppHandle, key: String, fresh: bool) {
     tauri::async_runtime::spawn(async move {
         let state = app.state::<AppState>();
         let ctx = state.ctx();
-        let no_browser = ctx.settings.login_without_browser || !ctx.paths.has_browser;
         let sink: PromptSink = {
             let (app, key, label) = (app.clone(), key.clone(), sanitize_label(session.label()));
             Arc::new(move |prompt| {
@@ -223,8 +222,8 @@ pub fn start_refresh(app: &AppHandle, key: String, fresh: bool) {
         let options = RefreshOptions {
             silent_only: false,
             fresh,
+            // "Do not open a browser" is applied by the core, for every front.
             login: LoginOptions {
-                no_browser,
                 on_prompt: Some(sink),
                 on_code: Some({
                     let (app, key) = (app.clone(), key.clone());

@@ -357,6 +357,36 @@ def test_mcp_without_elicitation_signs_in_through_the_browser(lab, mock, aws_cli
     assert lab.read_token()["accessToken"] == mock.last_access_token
 
 
+@pytest.mark.parametrize("front", ["terminal", "mcp"])
+def test_do_not_open_a_browser_holds_for_every_front(lab, mock, aws_cli, front):
+    """The setting "Do not open a browser" (loginWithoutBrowser), on a machine with one: no page
+    opens, and the sign-in uses a device code (2.36: --use-device-code), shown in the terminal or
+    handed to the MCP client's user, who signs in with it."""
+    lab.use_browser("follow")
+    lab.write_settings(loginTimeoutSeconds=SIGN_IN_DEADLINE, loginWithoutBrowser=True)
+    if front == "terminal":
+        person = Person(mock)
+        rc, out, err = run_in_terminal(lab, "refresh", "--profile", "dev", "--json", on_output=person,
+                                       timeout=SIGN_IN_DEADLINE + 30)
+        assert rc == 0 and json.loads(out)["success"] is True, (out, err[-2000:])
+        assert person.code == mock.issued["user_code"][-1], err[-2000:]
+        via = "terminal"
+    else:
+        async def scenario():
+            async with mcp_session(lab, lab.root / "mcp-no-browser.log") as s:
+                return await s.call_tool("refresh_aws_sso_token", {"profile": "dev"})
+        reply = structured(run_async(scenario(), timeout=SIGN_IN_DEADLINE + 30))
+        assert reply["success"] is True, reply
+        [asked] = lab.elicited
+        assert mock.issued["user_code"][-1] in asked.url, "the client got no link with its code"
+        via = "client"
+    assert lab.browser_visits() == [], "a browser was opened"
+    aws_cli.assert_ran(mock)
+    assert_flow(mock, "device")
+    assert [a["via"] for a in mock.approvals] == [via], mock.approvals
+    assert lab.read_token()["accessToken"] == mock.last_access_token
+
+
 # ---- cancel ------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("flow", ["device", "browser"])

@@ -71,7 +71,7 @@ class WindowsHome:
 
     def _lay_out(self) -> None:
         p, roaming, local = self.profile, self.roaming, self.local
-        write(p / ".aws" / "config", f"""# written by Notepad: CRLF line ends
+        write(p / ".aws" / "config", f"""# CRLF line ends and a BOM, as Windows PowerShell 5 writes UTF-8
 [sso-session {SESSION}]
 sso_start_url = https://corp.awsapps.com/start/#/
 sso_region = eu-west-1
@@ -189,7 +189,11 @@ def check_status(doc: dict, home: WindowsHome) -> None:
         got = dt.datetime.fromisoformat(p["token"]["expiresAt"].replace("Z", "+00:00"))
         assert got == home.expires, p
     assert profiles["static"]["kind"] == "not_sso" and profiles["static"]["token"] is None
-    assert doc["diagnostics"] == [], doc["diagnostics"]
+    # The config's BOM (as Windows PowerShell 5 writes UTF-8): read all the same, and reported,
+    # since the AWS CLI cannot read such a file.
+    [bom] = doc["diagnostics"]
+    assert PureWindowsPath(bom["path"]) == PureWindowsPath(home.winpath(".aws/config")), bom
+    assert bom["line"] == 1 and "BOM" in bom["message"], bom
     assert "fixture-access-token" not in json.dumps(doc)
 
 
