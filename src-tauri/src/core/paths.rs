@@ -131,18 +131,10 @@ impl Paths {
             },
             // Only the service-specific variables: the generic AWS_ENDPOINT_URL usually points at a
             // local emulator (LocalStack, moto), which must not receive refresh tokens.
-            oidc_endpoint: std::env::var("AWS_ENDPOINT_URL_SSO_OIDC")
-                .ok()
-                .filter(|v| !v.trim().is_empty()),
-            sso_endpoint: std::env::var("AWS_ENDPOINT_URL_SSO")
-                .ok()
-                .filter(|v| !v.trim().is_empty()),
-            signin_endpoint: std::env::var("AWS_ENDPOINT_URL_SIGNIN")
-                .ok()
-                .filter(|v| !v.trim().is_empty()),
-            login_cache_override: std::env::var("AWS_LOGIN_CACHE_DIRECTORY")
-                .ok()
-                .filter(|v| !v.trim().is_empty()),
+            oidc_endpoint: set_var("AWS_ENDPOINT_URL_SSO_OIDC"),
+            sso_endpoint: set_var("AWS_ENDPOINT_URL_SSO"),
+            signin_endpoint: set_var("AWS_ENDPOINT_URL_SIGNIN"),
+            login_cache_override: set_var("AWS_LOGIN_CACHE_DIRECTORY"),
             home,
         }
     }
@@ -194,6 +186,11 @@ impl Paths {
 }
 
 /// botocore expands `~` in `AWS_CONFIG_FILE`.
+/// A variable's value, unless it is unset or blank (as the AWS SDKs treat a blank one).
+fn set_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
 fn expand_tilde(p: &Path, home: &Path) -> PathBuf {
     match p.strip_prefix("~") {
         Ok(rest) => home.join(rest),

@@ -82,7 +82,7 @@ impl Remembered {
     /// How long changes settle before they are written (a drag sends many).
     pub const SETTLE: Duration = Duration::from_millis(400);
 
-    /// Writes the last geometry (temporary file and rename).
+    /// Writes the last geometry, atomically (the core's temporary file and rename).
     pub fn save(&self) {
         self.save_pending.store(false, Ordering::SeqCst);
         let Some(g) = *self.last.lock().unwrap_or_else(|e| e.into_inner()) else {
@@ -91,13 +91,13 @@ impl Remembered {
         let Some(g) = g.checked() else {
             return;
         };
-        let write = || -> std::io::Result<()> {
+        let write = || -> Result<(), String> {
             if let Some(dir) = self.path.parent() {
-                std::fs::create_dir_all(dir)?;
+                std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
             }
-            let tmp = self.path.with_extension("json.tmp");
-            std::fs::write(&tmp, serde_json::to_vec(&g).unwrap_or_default())?;
-            std::fs::rename(&tmp, &self.path)
+            let body = serde_json::to_vec(&g).map_err(|e| e.to_string())?;
+            crate::core::atomic_write::write_atomically(&self.path, &body, || Ok(()))
+                .map_err(|e| e.to_string())
         };
         if let Err(e) = write() {
             tracing::debug!("cannot remember the window's geometry: {e}");
